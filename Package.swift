@@ -1,0 +1,46 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "Signet",
+    products: [
+        .executable(name: "signet", targets: ["signet"]),
+        .library(name: "SignetCrypto", targets: ["SignetCrypto"]),
+        .library(name: "IMAFormat", targets: ["IMAFormat"]),
+        .library(name: "Signing", targets: ["Signing"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // C libraries, wrapped once. Each exposes only what Swift needs.
+        .systemLibrary(
+            name: "COpenSSL", pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CLinux"),
+        .systemLibrary(
+            name: "CKeyutils", pkgConfig: "libkeyutils",
+            providers: [.apt(["libkeyutils-dev"])]),
+        .systemLibrary(
+            name: "CTSS2", pkgConfig: "tss2-esys",
+            providers: [.apt(["libtss2-dev"])]),
+
+        // Digests, keys, certificates, sign/verify, IMA keyid: OpenSSL behind Swift types.
+        .target(name: "SignetCrypto", dependencies: ["COpenSSL", "IMAFormat"]),
+        // Pure byte formats: security.ima / security.evm xattrs. No I/O.
+        .target(name: "IMAFormat", dependencies: []),
+        // Tree walk, parallel hash+sign pipeline, xattrs, provenance manifest, appraisal.
+        .target(name: "Signing", dependencies: ["SignetCrypto", "IMAFormat", "CLinux"]),
+        .executableTarget(
+            name: "signet",
+            dependencies: [
+                "SignetCrypto", "IMAFormat", "Signing",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+
+        .testTarget(name: "IMAFormatTests", dependencies: ["IMAFormat"]),
+        .testTarget(name: "SignetCryptoTests", dependencies: ["SignetCrypto", "IMAFormat"]),
+        .testTarget(name: "SigningTests", dependencies: ["Signing", "SignetCrypto", "IMAFormat"]),
+        .testTarget(name: "CLITests", dependencies: ["SignetCrypto", "IMAFormat"]),
+    ]
+)

@@ -1,0 +1,63 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Which files of a tree to sign or appraise.
+public struct FileSelection: Sendable {
+    public enum Mode: String, Sendable, CaseIterable {
+        /// Every regular file.
+        case all
+        /// Executable code only: ELF executables and shared objects, files
+        /// with an exec bit, kernel modules (`*.ko`, `*.ko.xz`, `*.ko.zst`, `*.ko.gz`).
+        case code
+    }
+
+    public var mode: Mode
+    /// Globs over the path inside the tree (`usr/bin/*`); `*` also matches `/`.
+    /// When non-empty, a file must match one of them.
+    public var includes: [String]
+    /// Globs for files and directories to leave out; a matching directory is not entered.
+    public var excludes: [String]
+    /// Enter directories on other filesystems (off: like `find -xdev`).
+    public var crossFilesystems: Bool
+
+    public init(mode: Mode = .all, includes: [String] = [], excludes: [String] = [], crossFilesystems: Bool = false) {
+        self.mode = mode
+        self.includes = includes
+        self.excludes = excludes
+        self.crossFilesystems = crossFilesystems
+    }
+
+    func isExcluded(_ relative: FilePath) -> Bool {
+        excludes.contains { Self.matches($0, relative) }
+    }
+
+    func isIncluded(_ relative: FilePath) -> Bool {
+        includes.isEmpty || includes.contains { Self.matches($0, relative) }
+    }
+
+    static func matches(_ pattern: String, _ path: FilePath) -> Bool {
+        path.withCString { fnmatch(pattern, $0, 0) == 0 }
+    }
+
+    /// Decision made from the name and mode alone, before reading content.
+    enum CodeHint: Sendable { case code, checkELFHeader }
+
+    static func codeHint(name: [UInt8], mode: mode_t) -> CodeHint {
+        if mode & 0o111 != 0 { return .code }
+        for suffix in [".ko", ".ko.xz", ".ko.zst", ".ko.gz"] where name.reversed().starts(with: suffix.utf8.reversed()) {
+            return .code
+        }
+        return .checkELFHeader
+    }
+
+    /// True for an ELF executable or shared object (e_type ET_EXEC or ET_DYN).
+    static func isELFCode(header: UnsafeRawBufferPointer) -> Bool {
+        guard header.count >= 18, header[0] == 0x7f, header[1] == UInt8(ascii: "E"),
+              header[2] == UInt8(ascii: "L"), header[3] == UInt8(ascii: "F") else { return false }
+        // e_type is at offset 16 in the ELF data encoding (EI_DATA at 5: 1 little, 2 big).
+        let type = header[5] == 2 ? UInt16(header[16]) << 8 | UInt16(header[17])
+                                  : UInt16(header[17]) << 8 | UInt16(header[16])
+        return type == 2 || type == 3
+    }
+}

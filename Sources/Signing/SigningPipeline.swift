@@ -1,0 +1,159 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import IMAFormat
+import SignetCrypto
+import Synchronization
+
+/// How `SigningPipeline` treats files.
+public struct SigningOptions: Sendable {
+    public var hashAlgorithm: HashAlgorithm = .sha256
+    public var selection: FileSelection.Mode = .all
+    /// Compute everything, write nothing.
+    public var dryRun = false
+    /// Write signatures only into the manifest, never into the tree.
+    public var detached = false
+    /// Replace a malformed existing security.ima.
+    public var force = false
+    /// Re-sign even when the existing signature already verifies with our key.
+    public var resignAll = false
+    public var jobs: Int = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+    /// Test hook: runs after a file is hashed, before its xattr is set.
+    var afterHash: (@Sendable (FilePath) -> Void)?
+
+    public init() {}
+}
+
+/// What happened to one file (inode).
+public struct SignedFile: Sendable {
+    public enum Outcome: Sendable, Equatable {
+        /// A new signature was written (or, detached / dry run, computed).
+        case signed
+        /// The existing signature already verified with this key: left alone.
+        case alreadySigned
+        /// Not executable code under `--select code`.
+        case notSelected
+        case failed(FileProblem)
+    }
+    public var file: WalkedFile
+    public var outcome: Outcome
+    public var digest: [UInt8]
+    /// The security.ima value (new, or the existing valid one).
+    public var xattr: [UInt8]
+    public var bytesRead: Int64
+}
+
+/// The parallel hash+sign pipeline: each worker opens a file with
+/// O_NOFOLLOW, hashes it, signs the digest and sets security.ima on the same
+/// file descriptor. The key is loaded once and shared.
+public final class SigningPipeline: Sendable {
+    public let key: PrivateKey
+    public let certificate: Certificate
+    public let options: SigningOptions
+    private let keyID: UInt32
+    private let publicKey: PublicKey
+
+    /// Checks that key and certificate belong together and that the
+    /// certificate may sign (valid now, digitalSignature, kernel-verifiable key).
+    public init(key: PrivateKey, certificate: Certificate, options: SigningOptions) throws {
+        try certificate.checkUsableForIMASigning()
+        try certificate.checkMatches(key)
+        self.key = key
+        self.certificate = certificate
+        self.options = options
+        self.keyID = certificate.imaKeyID
+        self.publicKey = certificate.publicKey
+    }
+
+    private struct Worker {
+        let digester: Digester
+        let buffer: UnsafeMutableRawBufferPointer
+    }
+
+    /// Signs every file; results are in the order of `files`. Files not reached
+    /// because `interrupt` was raised are absent (nil).
+    public func run(_ files: [WalkedFile], interrupt: InterruptFlag? = nil,
+                    progress: ProgressCounter? = nil) -> [SignedFile?] {
+        let buffers = BufferPool()
+        return ParallelRunner.map(
+            count: files.count, jobs: options.jobs, interrupt: interrupt,
+            makeWorker: { Worker(digester: Digester(options.hashAlgorithm), buffer: buffers.make()) },
+            body: { worker, i in process(files[i], worker: worker, progress: progress) })
+    }
+
+    private func process(_ file: WalkedFile, worker: Worker, progress: ProgressCounter?) -> SignedFile {
+        var result = SignedFile(file: file, outcome: .signed, digest: [], xattr: [], bytesRead: 0)
+        defer { progress?.addFile() }
+        do throws(FileProblem) {
+            let handle = try OpenFile(file.paths[0], expect: (file.device, file.inode))
+            if options.selection == .code && file.codeHint == .checkELFHeader {
+                let n = try handle.readHeader(into: worker.buffer)
+                if !FileSelection.isELFCode(header: UnsafeRawBufferPointer(rebasing: worker.buffer[0..<n])) {
+                    result.outcome = .notSelected
+                    return result
+                }
+            }
+            let existing = options.detached ? nil : try handle.xattr("security.ima")
+            let (digest, bytes) = try handle.hash(with: worker.digester, buffer: worker.buffer,
+                                                  progress: progress.map { p in { p.addBytes($0) } })
+            result.digest = digest
+            result.bytesRead = bytes
+            options.afterHash?(file.paths[0])
+
+            if let existing {
+                switch existingState(existing, digest: digest) {
+                case .validOurs where !options.resignAll:
+                    result.xattr = existing
+                    result.outcome = .alreadySigned
+                    return result
+                case .malformed(let why) where !options.force:
+                    throw .malformedExistingXattr(why)
+                default:
+                    break
+                }
+            }
+            let signature: [UInt8]
+            do {
+                signature = try key.sign(digest: digest, algorithm: options.hashAlgorithm)
+            } catch {
+                throw .signingFailed("\(error)")
+            }
+            result.xattr = IMASignature(hashAlgorithm: options.hashAlgorithm, keyID: keyID,
+                                        signature: signature).encoded()
+            if !options.dryRun && !options.detached {
+                // Re-check: the content must still be what was hashed.
+                try handle.checkUnchanged()
+                try handle.setXattr("security.ima", result.xattr)
+            }
+        } catch {
+            result.outcome = .failed(error)
+        }
+        return result
+    }
+
+    private enum ExistingState { case validOurs, other, malformed(String) }
+
+    private func existingState(_ bytes: [UInt8], digest: [UInt8]) -> ExistingState {
+        let value: IMAXattr
+        do { value = try IMAXattr(bytes: bytes) } catch { return .malformed("\(error)") }
+        guard case .signature(let sig) = value, sig.kind == .ima, sig.version == 2,
+              sig.keyID == keyID, sig.hashAlgorithm == options.hashAlgorithm else { return .other }
+        return publicKey.verify(signature: sig.signature, digest: digest, algorithm: sig.hashAlgorithm)
+            ? .validOurs : .other
+    }
+}
+
+/// Read buffers, one per worker, freed with the pool.
+final class BufferPool: @unchecked Sendable {
+    static let bufferSize = 1 << 20
+    private var buffers = [UnsafeMutableRawBufferPointer]()
+    private let lock = Mutex(())
+
+    func make() -> UnsafeMutableRawBufferPointer {
+        let b = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.bufferSize, alignment: 4096)
+        lock.withLock { _ in buffers.append(b) }
+        return b
+    }
+
+    deinit { for b in buffers { b.deallocate() } }
+}

@@ -1,0 +1,66 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ArgumentParser
+import SignetCrypto
+import Signing
+
+/// Where a private key's passphrase comes from: an environment variable or a
+/// file, never the command line (argv is visible to every user via /proc).
+struct PassphraseOptions: ParsableArguments {
+    @Option(name: .customLong("passphrase-file"),
+            help: ArgumentHelp("Read the key passphrase from this file (first line).", valueName: "file"))
+    var passphraseFile: String?
+
+    /// The environment variable consulted when no file is given.
+    static let environmentVariable = "SIGNET_KEY_PASSPHRASE"
+
+    func passphrase(environment: String = PassphraseOptions.environmentVariable) throws -> String? {
+        if let passphraseFile {
+            let bytes = try FileBytes.read(passphraseFile, limit: 4096)
+            let firstLine = bytes.split(separator: 0x0a, maxSplits: 1, omittingEmptySubsequences: false).first ?? []
+            var line = Array(firstLine)
+            if line.last == 0x0d { line.removeLast() }
+            return String(decoding: line, as: UTF8.self)
+        }
+        if let value = getenv(environment) { return String(cString: value) }
+        return nil
+    }
+}
+
+/// Which files of the given trees to consider.
+struct SelectionOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Which files: 'all' regular files, or only executable 'code' (ELF executables and shared objects, files with an exec bit, kernel modules).", valueName: "all|code"))
+    var select: FileSelection.Mode = .all
+
+    @Option(name: .customLong("include"), help: ArgumentHelp("Only files whose path inside the tree matches this glob (repeatable; '*' also matches '/').", valueName: "glob"))
+    var includes: [String] = []
+
+    @Option(name: .customLong("exclude"), help: ArgumentHelp("Leave out files and directories matching this glob (repeatable).", valueName: "glob"))
+    var excludes: [String] = []
+
+    @Flag(help: "Enter directories on other filesystems (default: stay on each tree's filesystem).")
+    var crossFilesystems = false
+
+    var selection: FileSelection {
+        FileSelection(mode: select, includes: includes, excludes: excludes, crossFilesystems: crossFilesystems)
+    }
+}
+
+extension FileSelection.Mode: ExpressibleByArgument {}
+
+/// Output and parallelism options.
+struct RunOptions: ParsableArguments {
+    @Option(help: "Worker threads (default: all cores).")
+    var jobs: Int = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+
+    @Flag(help: "Print one JSON object on stdout instead of text.")
+    var json = false
+
+    @Flag(help: "No progress bar, even on a terminal.")
+    var noProgress = false
+
+    func validate() throws {
+        guard jobs >= 1 && jobs <= 1024 else { throw ValidationError("--jobs must be between 1 and 1024") }
+    }
+}

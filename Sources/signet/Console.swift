@@ -1,0 +1,104 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ArgumentParser
+import SignetCrypto
+import Signing
+import IMAFormat
+
+/// Writes to stdout/stderr by file descriptor (the C `stderr` global is not
+/// concurrency-safe in Swift 6).
+enum Console {
+    static func out(_ text: String) { write(1, text + "\n") }
+    static func err(_ text: String) { write(2, text + "\n") }
+    static func error(_ text: String) { write(2, "signet: error: " + text + "\n") }
+    static func warning(_ text: String) { write(2, "signet: warning: " + text + "\n") }
+
+    static func write(_ fd: Int32, _ text: String) {
+        var bytes = Array(text.utf8)
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeMutableBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { return }
+            offset += n
+        }
+    }
+
+    static var stderrIsTerminal: Bool { isatty(2) == 1 }
+}
+
+/// Exit codes shared by every command.
+enum Exit {
+    /// Some file failed; the run went through.
+    static let someFailed = ExitCode(1)
+    /// Bad configuration or input (key, certificate, manifest): nothing was done.
+    static let badInput = ExitCode(2)
+    /// Interrupted by SIGINT/SIGTERM; rerun to finish.
+    static let interrupted = ExitCode(130)
+}
+
+/// Runs `body`, turning Signet's typed errors into one clear line on stderr
+/// and exit code 2.
+func reportingErrors<T>(_ body: () throws -> T) throws -> T {
+    do {
+        return try body()
+    } catch let e as CryptoError {
+        Console.error(e.description)
+    } catch let e as ManifestError {
+        Console.error(e.description)
+    } catch let e as IMAFormatError {
+        Console.error(e.description)
+    } catch let e as UsageError {
+        Console.error(e.message)
+    }
+    throw Exit.badInput
+}
+
+/// A problem with the command line or environment, stated for the user.
+struct UsageError: Error {
+    var message: String
+    init(_ message: String) { self.message = message }
+}
+
+/// Minimal JSON value writer for `--json` output (deterministic key order).
+enum JSON {
+    static func string(_ s: String) -> String {
+        var out = "\""
+        for u in s.unicodeScalars {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if u.value < 0x20 {
+                    out += "\\u" + String(u.value, radix: 16).leftPad(4)
+                } else {
+                    out.unicodeScalars.append(u)
+                }
+            }
+        }
+        return out + "\""
+    }
+
+    /// `{"a":1,"b":"x"}` from ordered pairs whose values are already JSON.
+    static func object(_ pairs: [(String, String)]) -> String {
+        "{" + pairs.map { string($0.0) + ":" + $0.1 }.joined(separator: ",") + "}"
+    }
+
+    static func array(_ items: [String]) -> String { "[" + items.joined(separator: ",") + "]" }
+
+    /// A path: text when UTF-8, else hex with a `path_hex` key (see `pathPairs`).
+    static func pathPairs(_ path: FilePath) -> [(String, String)] {
+        if let s = path.utf8String { return [("path", string(s))] }
+        return [("path_hex", string(Hex.encode(path.bytes)))]
+    }
+}
+
+extension String {
+    func leftPad(_ width: Int, _ pad: Character = "0") -> String {
+        count >= width ? self : String(repeating: pad, count: width - count) + self
+    }
+}

@@ -1,0 +1,207 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ArgumentParser
+import IMAFormat
+import SignetCrypto
+import Signing
+
+extension HashAlgorithm: ExpressibleByArgument {
+    public init?(argument: String) { self.init(name: argument) }
+    public static var allValueStrings: [String] { ["sha256", "sha384", "sha512", "sha1", "sha224"] }
+    public var defaultValueDescription: String { name }
+}
+
+struct Sign: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write IMA signatures (security.ima, v2) over files or whole trees.",
+        discussion: """
+            Hashes each selected file and writes a signature v2 into its security.ima \
+            xattr, byte-compatible with 'evmctl ima_sign'. Symlinks are never followed, \
+            each hard-linked inode is signed once, other filesystems are not entered unless \
+            --cross-filesystems. A file whose signature already verifies with this key is \
+            skipped, so a rerun after an interruption finishes the job.
+
+            With --manifest, a provenance manifest (JSON Lines) and its detached signature \
+            (MANIFEST.sig, same key) are written when every file succeeded. --detached \
+            writes signatures only into the manifest; 'signet apply' sets them later.
+
+            The key passphrase comes from SIGNET_KEY_PASSPHRASE or --passphrase-file.
+
+            Examples:
+              signet sign --key ima.key.pem --cert ima.crt.pem rootfs/
+              signet sign --key ima.key.pem --cert ima.crt.pem --select code --manifest m.jsonl rootfs/
+              signet sign --key ima.key.pem --cert ima.crt.pem --detached --manifest m.jsonl build/
+            """)
+
+    @Option(help: ArgumentHelp("Private signing key (PEM).", valueName: "file")) var key: String
+    @Option(help: ArgumentHelp("The key's IMA signing certificate; gives the keyid.", valueName: "file")) var cert: String
+    @Option(name: .customLong("hash"), help: "Digest algorithm.") var hashAlgorithm: HashAlgorithm = .sha256
+    @Option(help: ArgumentHelp("Write the provenance manifest here (and its signature to FILE.sig).", valueName: "file"))
+    var manifest: String?
+    @Option(help: "Build identifier for the manifest header (default: $SIGNET_BUILD_ID or 'unspecified').")
+    var buildID: String?
+    @Flag(help: "Compute everything, change nothing.") var dryRun = false
+    @Flag(help: "Put signatures only into the manifest, not into xattrs (see 'signet apply').") var detached = false
+    @Flag(help: "Replace a malformed existing security.ima.") var force = false
+    @Flag(help: "Sign again even files whose signature already verifies with this key.") var resign = false
+    @OptionGroup var passphrase: PassphraseOptions
+    @OptionGroup var selection: SelectionOptions
+    @OptionGroup var output: RunOptions
+    @Argument(help: ArgumentHelp("Files or directories to sign.", valueName: "path")) var paths: [String]
+
+    func validate() throws {
+        if detached && manifest == nil {
+            throw ValidationError("--detached keeps signatures only in the manifest: give --manifest FILE")
+        }
+        if paths.isEmpty { throw ValidationError("give at least one file or directory to sign") }
+    }
+
+    func run() throws {
+        let started = Clock.now()
+        let pipeline: SigningPipeline = try reportingErrors {
+            let privateKey = try PrivateKey.load(path: key, passphrase: try passphrase.passphrase())
+            let certificate = try Certificate.load(path: cert)
+            var options = SigningOptions()
+            options.hashAlgorithm = hashAlgorithm
+            options.selection = selection.select
+            options.dryRun = dryRun
+            options.detached = detached
+            options.force = force
+            options.resignAll = resign
+            options.jobs = output.jobs
+            return try SigningPipeline(key: privateKey, certificate: certificate, options: options)
+        }
+        let trap = SignalTrap()
+        let walk = TreeWalker(selection: selection.selection).walk(paths.map(FilePath.init))
+        let progress = ProgressCounter(totalFiles: walk.files.count,
+                                       totalBytes: walk.files.reduce(0) { $0 + Int($1.size) })
+        let bar = (Console.stderrIsTerminal && !output.json && !output.noProgress) ? ProgressBar(progress, label: "signing") : nil
+        let results = pipeline.run(walk.files, interrupt: trap.flag, progress: progress)
+        bar?.finish()
+        let interrupted = results.contains { $0 == nil }
+        let done = results.compactMap { $0 }
+        let summary = SignSummary(results: done, walk: walk, seconds: Clock.now() - started)
+
+        var manifestNote: String?
+        if let manifest, !interrupted {
+            if summary.failed > 0 || !walk.failures.isEmpty {
+                manifestNote = "manifest not written: \(summary.failed + walk.failures.count) file(s) failed; fix them and run again"
+            } else if dryRun {
+                manifestNote = "manifest not written (dry run)"
+            } else {
+                try reportingErrors {
+                    try writeManifest(done, to: manifest, pipeline: pipeline)
+                }
+                manifestNote = "manifest written to \(manifest) (signature \(manifest).sig)"
+            }
+        }
+        report(summary: summary, walk: walk, manifestNote: manifestNote, interrupted: interrupted)
+        if interrupted { throw Exit.interrupted }
+        if summary.failed > 0 || !walk.failures.isEmpty { throw Exit.someFailed }
+    }
+
+    private func writeManifest(_ results: [SignedFile], to path: String, pipeline: SigningPipeline) throws {
+        let epoch = getenv("SOURCE_DATE_EPOCH").flatMap { Int(String(cString: $0)) } ?? Int(time(nil))
+        let build = buildID ?? getenv("SIGNET_BUILD_ID").map { String(cString: $0) } ?? "unspecified"
+        let header = Manifest.Header(buildID: build, created: Manifest.timestamp(epoch), tool: "signet \(Signet.version)",
+                                     hashAlgorithm: hashAlgorithm, signer: .init(certificate: pipeline.certificate),
+                                     detached: detached)
+        let bytes = Manifest(header: header, signed: results).encoded()
+        let signature = try ManifestSignature.sign(bytes, with: pipeline.key)
+        // Signature first: a manifest never appears without the signature that covers it.
+        try FileBytes.writeAtomically(signature, to: path + ".sig", mode: 0o644)
+        try FileBytes.writeAtomically(bytes, to: path, mode: 0o644)
+    }
+
+    private func report(summary: SignSummary, walk: WalkResult, manifestNote: String?, interrupted: Bool) {
+        if output.json {
+            var files = [String]()
+            for r in summary.results {
+                let outcome: String
+                var extra = [(String, String)]()
+                switch r.outcome {
+                case .signed: outcome = dryRun ? "would-sign" : "signed"
+                case .alreadySigned: outcome = "already-signed"
+                case .notSelected: continue
+                case .failed(let p):
+                    outcome = "failed"
+                    extra = [("error", JSON.string(p.code)), ("message", JSON.string(p.description))]
+                }
+                var pairs = JSON.pathPairs(r.file.paths[0]) + [("outcome", JSON.string(outcome))]
+                if !r.digest.isEmpty { pairs.append(("digest", JSON.string("\(hashAlgorithm.name):\(Hex.encode(r.digest))"))) }
+                if r.file.paths.count > 1 { pairs.append(("links", String(r.file.paths.count))) }
+                files.append(JSON.object(pairs + extra))
+            }
+            for f in walk.failures {
+                files.append(JSON.object(JSON.pathPairs(f.path) + [("outcome", JSON.string("failed")),
+                                                                    ("error", JSON.string("walk")), ("message", JSON.string(f.reason))]))
+            }
+            let skipped = walk.skipped.map { JSON.object(JSON.pathPairs($0.path) + [("reason", JSON.string($0.reason.rawValue))]) }
+            Console.out(JSON.object([
+                ("summary", summary.json(walk: walk)),
+                ("interrupted", interrupted ? "true" : "false"),
+                ("manifest", manifestNote.map(JSON.string) ?? "null"),
+                ("files", JSON.array(files)),
+                ("skipped_special", JSON.array(skipped)),
+            ]))
+            return
+        }
+        for r in summary.results {
+            if case .failed(let p) = r.outcome { Console.err("FAILED \(r.file.paths[0]): \(p)") }
+        }
+        for f in walk.failures { Console.err("FAILED \(f.path): \(f.reason)") }
+        for s in walk.skipped { Console.err("skipped \(s.path): \(s.reason.rawValue)") }
+        if let manifestNote { Console.err(manifestNote) }
+        if interrupted {
+            Console.err("interrupted: every file is either untouched or completely signed; run the same command again to finish")
+        }
+        Console.out(summary.line(dryRun: dryRun, walk: walk))
+    }
+}
+
+/// Totals of a signing run.
+struct SignSummary {
+    var results: [SignedFile]
+    var signed = 0, alreadySigned = 0, failed = 0, notSelected = 0
+    var bytes: Int64 = 0
+    var seconds: Double
+
+    init(results: [SignedFile], walk: WalkResult, seconds: Double) {
+        self.results = results
+        self.seconds = seconds
+        for r in results {
+            bytes += r.bytesRead
+            switch r.outcome {
+            case .signed: signed += 1
+            case .alreadySigned: alreadySigned += 1
+            case .notSelected: notSelected += 1
+            case .failed: failed += 1
+            }
+        }
+    }
+
+    var rate: (files: Double, mbps: Double) {
+        let s = max(seconds, 1e-6)
+        return (Double(signed + alreadySigned) / s, Double(bytes) / s / 1e6)
+    }
+
+    func line(dryRun: Bool, walk: WalkResult) -> String {
+        let r = rate
+        let seconds = (self.seconds * 100).rounded() / 100
+        return "\(dryRun ? "would sign" : "signed") \(signed) files, \(bytes) bytes in \(seconds) s "
+            + "(\(Int(r.files)) files/s, \(Int(r.mbps)) MB/s); skipped \(alreadySigned) already signed, "
+            + "\(walk.skipped.count) special; failed \(failed + walk.failures.count)"
+    }
+
+    func json(walk: WalkResult) -> String {
+        let r = rate
+        return JSON.object([
+            ("signed", String(signed)), ("already_signed", String(alreadySigned)),
+            ("failed", String(failed + walk.failures.count)), ("skipped_special", String(walk.skipped.count)),
+            ("not_selected", String(notSelected)), ("excluded", String(walk.excluded)), ("symlinks", String(walk.symlinks)),
+            ("bytes", String(bytes)), ("seconds", String(seconds)),
+            ("files_per_second", String(Int(r.files))), ("mb_per_second", String(Int(r.mbps))),
+        ])
+    }
+}
