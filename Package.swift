@@ -38,9 +38,16 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
+        // Shared by the test targets: temp dirs, key fixtures, running binaries, xattrs.
+        .target(
+            name: "SignetTestSupport", dependencies: ["SignetCrypto", "IMAFormat", "CLinux"],
+            path: "Tests/SignetTestSupport"),
         .testTarget(name: "IMAFormatTests", dependencies: ["IMAFormat"]),
-        .testTarget(name: "SignetCryptoTests", dependencies: ["SignetCrypto", "IMAFormat"]),
-        .testTarget(name: "SigningTests", dependencies: ["Signing", "SignetCrypto", "IMAFormat"]),
-        .testTarget(name: "CLITests", dependencies: ["SignetCrypto", "IMAFormat"]),
+        .testTarget(name: "SignetCryptoTests", dependencies: ["SignetCrypto", "IMAFormat", "SignetTestSupport"]),
+        .testTarget(name: "SigningTests", dependencies: ["Signing", "SignetCrypto", "IMAFormat", "SignetTestSupport"]),
+        // Byte compatibility with evmctl (ima-evm-utils) and openssl, both ways.
+        .testTarget(name: "InteropTests", dependencies: ["Signing", "SignetCrypto", "IMAFormat", "SignetTestSupport"]),
+        // The `signet` binary as users run it: exit codes, messages, JSON, SIGINT.
+        .testTarget(name: "CLITests", dependencies: ["SignetCrypto", "IMAFormat", "SignetTestSupport", "signet"]),
     ]
 )

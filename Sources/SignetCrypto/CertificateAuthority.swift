@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import COpenSSL
 
 /// Makes the certificates of an enterprise IMA key hierarchy: a self-signed
@@ -9,9 +12,12 @@ public enum CertificateAuthority {
     public struct Profile: Sendable {
         public var subject: String
         public var validityDays: Int
-        public init(subject: String, validityDays: Int) {
+        /// Start of validity (seconds since the epoch); nil: five minutes ago, to absorb clock skew.
+        public var notBefore: Int?
+        public init(subject: String, validityDays: Int, notBefore: Int? = nil) {
             self.subject = subject
             self.validityDays = validityDays
+            self.notBefore = notBefore
         }
     }
 
@@ -83,8 +89,9 @@ public enum CertificateAuthority {
         }
         X509_set_subject_name(cert, name)
         X509_set_issuer_name(cert, issuer.map { X509_get_subject_name($0.x509) } ?? name)
-        X509_gmtime_adj(X509_getm_notBefore(cert), -300)
-        X509_gmtime_adj(X509_getm_notAfter(cert), profile.validityDays * 86400)
+        var start = time_t(profile.notBefore ?? Int(time(nil)) - 300)
+        X509_time_adj_ex(X509_getm_notBefore(cert), 0, 0, &start)
+        X509_time_adj_ex(X509_getm_notAfter(cert), Int32(profile.validityDays), 0, &start)
         X509_set_pubkey(cert, subjectKey.pkey)
 
         let issuerX509 = issuer?.x509 ?? cert

@@ -1,0 +1,155 @@
+import Foundation
+import CLinux
+import IMAFormat
+import SignetCrypto
+
+/// A fresh directory under /tmp, removed when released.
+public final class TempDir {
+    public let path: String
+
+    public init(_ label: String = "signet-test") {
+        var template = Array("/tmp/\(label).XXXXXX".utf8CString)
+        let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
+        precondition(made != nil, "mkdtemp failed")
+        path = String(cString: template)
+        chmod(path, 0o755)
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+
+    public func url(_ name: String) -> String { "\(path)/\(name)" }
+
+    /// Writes a file (creating parent directories) and returns its path.
+    @discardableResult
+    public func write(_ name: String, _ bytes: [UInt8], mode: Int = 0o644) -> String {
+        let p = url(name)
+        try! FileManager.default.createDirectory(atPath: (p as NSString).deletingLastPathComponent,
+                                                withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: p, contents: Data(bytes), attributes: [.posixPermissions: mode])
+        return p
+    }
+
+    @discardableResult
+    public func write(_ name: String, _ text: String, mode: Int = 0o644) -> String {
+        write(name, Array(text.utf8), mode: mode)
+    }
+
+    public func mkdir(_ name: String) {
+        try! FileManager.default.createDirectory(atPath: url(name), withIntermediateDirectories: true)
+    }
+}
+
+/// A CA and one IMA signing certificate of a given algorithm, as files.
+public struct KeyFixture {
+    public let caKey: PrivateKey
+    public let ca: Certificate
+    public let key: PrivateKey
+    public let certificate: Certificate
+    public let keyPath: String
+    public let certPath: String
+    public let certDERPath: String
+    public let caCertPath: String
+
+    public init(in dir: TempDir, algorithm: KeyAlgorithm = .rsa(bits: 2048), name: String = "ima",
+                validityDays: Int = 30, notBefore: Int? = nil) throws {
+        caKey = try PrivateKey.generate(.ecdsa(curve: .p256))
+        ca = try CertificateAuthority.makeRoot(key: caKey, profile: .init(subject: "CN=Test CA \(name)", validityDays: 365))
+        key = try PrivateKey.generate(algorithm)
+        certificate = try CertificateAuthority.issueSigningCertificate(
+            for: key.publicKey, profile: .init(subject: "CN=Test \(name) \(algorithm)", validityDays: validityDays, notBefore: notBefore),
+            ca: ca, caKey: caKey)
+        keyPath = dir.url("\(name).key.pem")
+        certPath = dir.url("\(name).crt.pem")
+        certDERPath = dir.url("\(name).crt.der")
+        caCertPath = dir.url("\(name)-ca.crt.pem")
+        try FileBytes.writeAtomically(try key.pemEncoded(), to: keyPath, mode: 0o600)
+        try FileBytes.writeAtomically(certificate.pem, to: certPath, mode: 0o644)
+        try FileBytes.writeAtomically(certificate.der, to: certDERPath, mode: 0o644)
+        try FileBytes.writeAtomically(ca.pem, to: caCertPath, mode: 0o644)
+    }
+}
+
+/// The result of running a program.
+public struct ProcessResult {
+    public var status: Int32
+    public var stdout: String
+    public var stderr: String
+    public var output: String { stdout + stderr }
+}
+
+/// Runs a program to completion with captured output.
+@discardableResult
+public func runProgram(_ executable: String, _ arguments: [String], environment: [String: String] = [:],
+                       currentDirectory: String? = nil) throws -> ProcessResult {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    var env = ProcessInfo.processInfo.environment
+    for (k, v) in environment { env[k] = v }
+    process.environment = env
+    if let currentDirectory { process.currentDirectoryURL = URL(fileURLWithPath: currentDirectory) }
+    let out = Pipe(), err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    process.standardInput = FileHandle.nullDevice
+    try process.run()
+    // Read both pipes concurrently so a full pipe never blocks the child.
+    nonisolated(unsafe) var errData = Data()
+    let reader = Thread { errData = err.fileHandleForReading.readDataToEndOfFile() }
+    reader.start()
+    let outData = out.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    while !reader.isFinished { usleep(1000) }
+    return ProcessResult(status: process.terminationStatus,
+                         stdout: String(decoding: outData, as: UTF8.self),
+                         stderr: String(decoding: errData, as: UTF8.self))
+}
+
+/// Finds a program on PATH; nil when absent.
+public func which(_ name: String) -> String? {
+    for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":") {
+        let p = "\(dir)/\(name)"
+        if FileManager.default.isExecutableFile(atPath: p) { return p }
+    }
+    return nil
+}
+
+/// The `signet` binary built next to the test bundle.
+public var signetBinary: String {
+    let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    var dir = (exe as NSString).deletingLastPathComponent
+    // The test runner lives in …/debug/SignetPackageTests.xctest (a file on Linux).
+    if dir.hasSuffix(".xctest") { dir = (dir as NSString).deletingLastPathComponent }
+    return "\(dir)/signet"
+}
+
+/// Extended attribute access for assertions.
+public enum Xattr {
+    public static func get(_ path: String, _ name: String = "security.ima") -> [UInt8]? {
+        var buf = [UInt8](repeating: 0, count: 65536)
+        let n = buf.withUnsafeMutableBytes { lgetxattr(path, name, $0.baseAddress, $0.count) }
+        return n < 0 ? nil : Array(buf[0..<n])
+    }
+
+    public static func set(_ path: String, _ value: [UInt8], _ name: String = "security.ima") {
+        let rc = value.withUnsafeBytes { lsetxattr(path, name, $0.baseAddress, $0.count, 0) }
+        precondition(rc == 0, "setxattr \(path) failed: errno \(errno)")
+    }
+
+    public static func remove(_ path: String, _ name: String = "security.ima") {
+        _ = lremovexattr(path, name)
+    }
+}
+
+/// Makes `count` files of `size` pseudo-random bytes under `dir/prefix`.
+public func makeFiles(in dir: TempDir, prefix: String, count: Int, size: Int, mode: Int = 0o755) -> [String] {
+    var rng = SystemRandomNumberGenerator()
+    return (0..<count).map { i in
+        var bytes = [UInt8](repeating: 0, count: size)
+        for j in stride(from: 0, to: size, by: 8) {
+            let v = rng.next()
+            for k in 0..<min(8, size - j) { bytes[j + k] = UInt8(truncatingIfNeeded: v >> (k * 8)) }
+        }
+        return dir.write("\(prefix)/f\(i)", bytes, mode: mode)
+    }
+}
