@@ -48,6 +48,6 @@ let package = Package(
         // Byte compatibility with evmctl (ima-evm-utils) and openssl, both ways.
         .testTarget(name: "InteropTests", dependencies: ["Signing", "SignetCrypto", "IMAFormat", "SignetTestSupport"]),
         // The `signet` binary as users run it: exit codes, messages, JSON, SIGINT.
-        .testTarget(name: "CLITests", dependencies: ["SignetCrypto", "IMAFormat", "SignetTestSupport", "signet"]),
+        .testTarget(name: "CLITests", dependencies: ["SignetCrypto", "IMAFormat", "Signing", "SignetTestSupport", "signet"]),
     ]
 )
