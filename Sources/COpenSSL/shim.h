@@ -62,6 +62,7 @@ static const unsigned long signet_KU_DIGITAL_SIGNATURE = KU_DIGITAL_SIGNATURE;
 static const unsigned long signet_KU_KEY_CERT_SIGN = KU_KEY_CERT_SIGN;
 static const unsigned long signet_EXFLAG_KUSAGE = EXFLAG_KUSAGE;
 static const unsigned long signet_EXFLAG_CA = EXFLAG_CA;
-static const unsigned long signet_XN_FLAG_RFC2253 = XN_FLAG_RFC2253;
+// RFC 2253 escaping and separators, but in the order the name was written (CN first).
+static const unsigned long signet_XN_FLAG_RFC2253 = XN_FLAG_RFC2253 & ~XN_FLAG_DN_REV;
 static inline int signet_err_reason(unsigned long e) { return ERR_GET_REASON(e); }
 #endif

@@ -51,7 +51,7 @@ enum OpenSSLErrors {
             if e == 0 { break }
             var buf = [CChar](repeating: 0, count: 256)
             ERR_error_string_n(e, &buf, buf.count)
-            let text = String(cString: buf)
+            let text = String(nulTerminated: buf)
             // "error:1E08010C:DECODER routines::unsupported" → keep the human part.
             let human = text.split(separator: ":", omittingEmptySubsequences: false).suffix(2)
                 .filter { !$0.isEmpty }.joined(separator: ": ")
@@ -61,4 +61,11 @@ enum OpenSSLErrors {
     }
 
     static func clear() { ERR_clear_error() }
+}
+
+extension String {
+    /// The text of a NUL-terminated C buffer.
+    init(nulTerminated buffer: [CChar]) {
+        self = String(decoding: buffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
 }

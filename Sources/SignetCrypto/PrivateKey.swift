@@ -168,7 +168,7 @@ enum KeyInfo {
             var name = [CChar](repeating: 0, count: 64)
             var len = 0
             guard EVP_PKEY_get_utf8_string_param(pkey, "group", &name, name.count, &len) == 1 else { return nil }
-            switch String(cString: name) {
+            switch String(nulTerminated: name) {
             case "prime256v1", "P-256": return .ecdsa(curve: .p256)
             case "secp384r1", "P-384": return .ecdsa(curve: .p384)
             default: return nil

@@ -145,7 +145,7 @@ public final class SigningPipeline: Sendable {
 
 /// Read buffers, one per worker, freed with the pool.
 final class BufferPool: @unchecked Sendable {
-    static let bufferSize = 1 << 20
+    static let bufferSize = 1 << 17
     private var buffers = [UnsafeMutableRawBufferPointer]()
     private let lock = Mutex(())
 

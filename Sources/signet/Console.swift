@@ -102,3 +102,12 @@ extension String {
         count >= width ? self : String(repeating: pad, count: width - count) + self
     }
 }
+
+/// `x` with `digits` decimals ("0.05"), without Foundation's formatter.
+func fixed(_ x: Double, _ digits: Int) -> String {
+    var scale = 1.0
+    for _ in 0..<digits { scale *= 10 }
+    let n = Int((x * scale).rounded())
+    let whole = n / Int(scale), frac = abs(n % Int(scale))
+    return digits == 0 ? String(whole) : "\(whole).\(String(frac).leftPad(digits))"
+}

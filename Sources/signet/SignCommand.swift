@@ -188,8 +188,7 @@ struct SignSummary {
 
     func line(dryRun: Bool, walk: WalkResult) -> String {
         let r = rate
-        let seconds = (self.seconds * 100).rounded() / 100
-        return "\(dryRun ? "would sign" : "signed") \(signed) files, \(bytes) bytes in \(seconds) s "
+        return "\(dryRun ? "would sign" : "signed") \(signed) files, \(bytes) bytes in \(fixed(seconds, 2)) s "
             + "(\(Int(r.files)) files/s, \(Int(r.mbps)) MB/s); skipped \(alreadySigned) already signed, "
             + "\(walk.skipped.count) special; failed \(failed + walk.failures.count)"
     }

@@ -123,3 +123,37 @@ final class EvmctlCompatibilityTests: XCTestCase {
         }
     }
 }
+
+/// The certificate profiles shipped in keys/ are real: openssl issues with them and
+/// Signet accepts the result with the same keyid evmctl computes.
+final class KeyProfileTests: XCTestCase {
+    func testOpenSSLIssuedCertificateFromShippedProfileIsAccepted() throws {
+        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+        let dir = TempDir()
+        let openssl = "/usr/bin/openssl"
+        func ok(_ args: [String]) throws {
+            let r = try runProgram(openssl, args)
+            XCTAssertEqual(r.status, 0, "\(args): \(r.output)")
+        }
+        try ok(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-384", "-out", dir.url("ca.key")])
+        try ok(["req", "-x509", "-new", "-key", dir.url("ca.key"), "-subj", "/CN=Profile CA", "-days", "30",
+                "-config", "\(repo)/keys/openssl-ca.cnf", "-extensions", "ima_ca", "-out", dir.url("ca.crt")])
+        try ok(["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", dir.url("ima.key")])
+        try ok(["req", "-new", "-key", dir.url("ima.key"), "-subj", "/CN=Profile signer", "-out", dir.url("ima.csr")])
+        try ok(["x509", "-req", "-in", dir.url("ima.csr"), "-CA", dir.url("ca.crt"), "-CAkey", dir.url("ca.key"),
+                "-CAcreateserial", "-days", "30", "-extfile", "\(repo)/keys/openssl-ima-signing.cnf",
+                "-extensions", "ima_signing", "-out", dir.url("ima.crt")])
+        let ca = try Certificate.load(path: dir.url("ca.crt"))
+        XCTAssertTrue(ca.isCA)
+        XCTAssertEqual(ca.keyUsage?.contains(.keyCertSign), true)
+        let cert = try Certificate.load(path: dir.url("ima.crt"))
+        let key = try PrivateKey.load(path: dir.url("ima.key"), passphrase: nil)
+        XCTAssertNoThrow(try cert.checkUsableForIMASigning())
+        XCTAssertNoThrow(try SigningPipeline(key: key, certificate: cert, options: SigningOptions()))
+        XCTAssertEqual(cert.subjectKeyIdentifier.map { Array($0.suffix(4)) }, withUnsafeBytes(of: cert.imaKeyID.bigEndian, Array.init))
+        // evmctl's keyid for this key is the same.
+        let f = dir.write("f", "x")
+        XCTAssertEqual(try runProgram(which("evmctl") ?? "/usr/bin/evmctl", ["ima_sign", "--key", dir.url("ima.key"), f]).status, 0)
+        XCTAssertEqual(try IMASignature(bytes: XCTUnwrap(Xattr.get(f))).keyID, cert.imaKeyID)
+    }
+}

@@ -115,7 +115,7 @@ final class KeysAndCertificatesTests: XCTestCase {
     func testSubjectParsingAndBundles() throws {
         let key = try PrivateKey.generate(.ecdsa(curve: .p256))
         let a = try CertificateAuthority.makeRoot(key: key, profile: .init(subject: "CN=Example CA,O=Example Corp", validityDays: 10))
-        XCTAssertEqual(a.subject, "O=Example Corp,CN=Example CA")
+        XCTAssertEqual(a.subject, "CN=Example CA,O=Example Corp")
         let b = try CertificateAuthority.makeRoot(key: key, profile: .init(subject: "/CN=Slash/O=Style", validityDays: 10))
         XCTAssertTrue(b.subject.contains("CN=Slash"))
         XCTAssertThrowsError(try CertificateAuthority.makeRoot(key: key, profile: .init(subject: "no equals", validityDays: 10))) {

@@ -11,7 +11,7 @@ public final class TempDir {
         var template = Array("/tmp/\(label).XXXXXX".utf8CString)
         let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
         precondition(made != nil, "mkdtemp failed")
-        path = String(cString: template)
+        path = String(decoding: template.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
         chmod(path, 0o755)
     }
 
@@ -25,7 +25,8 @@ public final class TempDir {
         let p = url(name)
         try! FileManager.default.createDirectory(atPath: (p as NSString).deletingLastPathComponent,
                                                 withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: p, contents: Data(bytes), attributes: [.posixPermissions: mode])
+        let created = FileManager.default.createFile(atPath: p, contents: Data(bytes), attributes: [.posixPermissions: mode])
+        precondition(created, "cannot create \(p)")
         return p
     }
 
