@@ -8,6 +8,7 @@ let package = Package(
         .library(name: "SignetCrypto", targets: ["SignetCrypto"]),
         .library(name: "IMAFormat", targets: ["IMAFormat"]),
         .library(name: "Signing", targets: ["Signing"]),
+        .library(name: "Keyring", targets: ["Keyring"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -29,12 +30,14 @@ let package = Package(
         .target(name: "SignetCrypto", dependencies: ["COpenSSL", "IMAFormat"]),
         // Pure byte formats: security.ima / security.evm xattrs. No I/O.
         .target(name: "IMAFormat", dependencies: []),
+        // The kernel keyrings IMA/EVM verify with (libkeyutils).
+        .target(name: "Keyring", dependencies: ["CKeyutils", "SignetCrypto", "IMAFormat"]),
         // Tree walk, parallel hash+sign pipeline, xattrs, provenance manifest, appraisal.
         .target(name: "Signing", dependencies: ["SignetCrypto", "IMAFormat", "CLinux"]),
         .executableTarget(
             name: "signet",
             dependencies: [
-                "SignetCrypto", "IMAFormat", "Signing",
+                "SignetCrypto", "IMAFormat", "Signing", "Keyring",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -45,6 +48,7 @@ let package = Package(
         .testTarget(name: "IMAFormatTests", dependencies: ["IMAFormat"]),
         .testTarget(name: "SignetCryptoTests", dependencies: ["SignetCrypto", "IMAFormat", "SignetTestSupport"]),
         .testTarget(name: "SigningTests", dependencies: ["Signing", "SignetCrypto", "IMAFormat", "SignetTestSupport"]),
+        .testTarget(name: "KeyringTests", dependencies: ["Keyring", "SignetCrypto", "SignetTestSupport"]),
         // Byte compatibility with evmctl (ima-evm-utils) and openssl, both ways.
         .testTarget(name: "InteropTests", dependencies: ["Signing", "SignetCrypto", "IMAFormat", "SignetTestSupport"]),
         // The `signet` binary as users run it: exit codes, messages, JSON, SIGINT.

@@ -5,6 +5,7 @@ import ArgumentParser
 import SignetCrypto
 import Signing
 import IMAFormat
+import Keyring
 
 /// Writes to stdout/stderr by file descriptor (the C `stderr` global is not
 /// concurrency-safe in Swift 6).
@@ -48,6 +49,8 @@ func reportingErrors<T>(_ body: () throws -> T) throws -> T {
     } catch let e as ManifestError {
         Console.error(e.description)
     } catch let e as IMAFormatError {
+        Console.error(e.description)
+    } catch let e as KeyringError {
         Console.error(e.description)
     } catch let e as UsageError {
         Console.error(e.message)
