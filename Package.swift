@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "IMAFormat", targets: ["IMAFormat"]),
         .library(name: "Signing", targets: ["Signing"]),
         .library(name: "Keyring", targets: ["Keyring"]),
+        .library(name: "Policy", targets: ["Policy"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -32,12 +33,14 @@ let package = Package(
         .target(name: "IMAFormat", dependencies: []),
         // The kernel keyrings IMA/EVM verify with (libkeyutils).
         .target(name: "Keyring", dependencies: ["CKeyutils", "SignetCrypto", "IMAFormat"]),
+        // IMA policies on a real system: load into securityfs, dry-run over an image.
+        .target(name: "Policy", dependencies: ["IMAFormat", "Signing", "SignetCrypto"]),
         // Tree walk, parallel hash+sign pipeline, xattrs, provenance manifest, appraisal.
         .target(name: "Signing", dependencies: ["SignetCrypto", "IMAFormat", "CLinux"]),
         .executableTarget(
             name: "signet",
             dependencies: [
-                "SignetCrypto", "IMAFormat", "Signing", "Keyring",
+                "SignetCrypto", "IMAFormat", "Signing", "Keyring", "Policy",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 

@@ -6,6 +6,7 @@ import SignetCrypto
 import Signing
 import IMAFormat
 import Keyring
+import Policy
 
 /// Writes to stdout/stderr by file descriptor (the C `stderr` global is not
 /// concurrency-safe in Swift 6).
@@ -51,6 +52,8 @@ func reportingErrors<T>(_ body: () throws -> T) throws -> T {
     } catch let e as IMAFormatError {
         Console.error(e.description)
     } catch let e as KeyringError {
+        Console.error(e.description)
+    } catch let e as PolicyLoadError {
         Console.error(e.description)
     } catch let e as UsageError {
         Console.error(e.message)

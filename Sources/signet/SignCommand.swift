@@ -58,7 +58,6 @@ struct Sign: ParsableCommand {
     }
 
     func run() throws {
-        let started = Clock.now()
         let pipeline: SigningPipeline = try reportingErrors {
             let privateKey = try PrivateKey.load(path: key, passphrase: try passphrase.passphrase())
             let certificate = try Certificate.load(path: cert)
@@ -72,8 +71,29 @@ struct Sign: ParsableCommand {
             options.jobs = output.jobs
             return try SigningPipeline(key: privateKey, certificate: certificate, options: options)
         }
+        try SignJob(pipeline: pipeline, selection: selection.selection, output: output,
+                    manifest: manifest, buildID: buildID).run(paths: paths)
+    }
+}
+
+/// One signing run as the CLI does it: walk, sign with a progress bar,
+/// write the manifest when everything succeeded, report, set the exit code.
+/// Shared by `signet sign` and `signet image prepare`.
+struct SignJob {
+    var pipeline: SigningPipeline
+    var selection: FileSelection
+    var output: RunOptions
+    var manifest: String?
+    var buildID: String?
+
+    var dryRun: Bool { pipeline.options.dryRun }
+    var detached: Bool { pipeline.options.detached }
+    var hashAlgorithm: HashAlgorithm { pipeline.options.hashAlgorithm }
+
+    func run(paths: [String]) throws {
+        let started = Clock.now()
         let trap = SignalTrap()
-        let walk = TreeWalker(selection: selection.selection).walk(paths.map(FilePath.init))
+        let walk = TreeWalker(selection: selection).walk(paths.map(FilePath.init))
         let progress = ProgressCounter(totalFiles: walk.files.count,
                                        totalBytes: walk.files.reduce(0) { $0 + Int($1.size) })
         let bar = (Console.stderrIsTerminal && !output.json && !output.noProgress) ? ProgressBar(progress, label: "signing") : nil
@@ -91,7 +111,7 @@ struct Sign: ParsableCommand {
                 manifestNote = "manifest not written (dry run)"
             } else {
                 try reportingErrors {
-                    try writeManifest(done, to: manifest, pipeline: pipeline)
+                    try writeManifest(done, to: manifest)
                 }
                 manifestNote = "manifest written to \(manifest) (signature \(manifest).sig)"
             }
@@ -101,7 +121,7 @@ struct Sign: ParsableCommand {
         if summary.failed > 0 || !walk.failures.isEmpty { throw Exit.someFailed }
     }
 
-    private func writeManifest(_ results: [SignedFile], to path: String, pipeline: SigningPipeline) throws {
+    private func writeManifest(_ results: [SignedFile], to path: String) throws {
         let epoch = getenv("SOURCE_DATE_EPOCH").flatMap { Int(String(cString: $0)) } ?? Int(time(nil))
         let build = buildID ?? getenv("SIGNET_BUILD_ID").map { String(cString: $0) } ?? "unspecified"
         let header = Manifest.Header(buildID: build, created: Manifest.timestamp(epoch), tool: "signet \(Signet.version)",

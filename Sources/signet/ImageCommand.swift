@@ -1,0 +1,82 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ArgumentParser
+import IMAFormat
+import SignetCrypto
+import Signing
+
+struct Image: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Prepare an image tree for enforcement in one step.",
+        subcommands: [Prepare.self])
+}
+
+extension Image {
+    struct Prepare: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Install policy and certificates into a root filesystem, then sign it and write the manifest.",
+            discussion: """
+                Installs the policy at ROOTFS/etc/ima/ima-policy and the certificates (the \
+                signing certificate and every --trust one, DER) at ROOTFS/etc/keys/ima/, then \
+                signs the whole tree as 'signet sign' does (the installed files included) and \
+                writes the manifest. Early boot then runs:
+                  signet keyring load /etc/keys/ima/*.der && signet policy load /etc/ima/ima-policy
+
+                Example: signet image prepare --key ima.key.pem --cert ima.crt.pem --policy exec-signed.policy --manifest m.jsonl rootfs/
+                """)
+
+        @Argument(help: ArgumentHelp("The root filesystem tree.", valueName: "rootfs")) var rootfs: String
+        @Option(help: ArgumentHelp("Private signing key (PEM).", valueName: "file")) var key: String
+        @Option(help: ArgumentHelp("The key's IMA signing certificate.", valueName: "file")) var cert: String
+        @Option(name: .customLong("trust"), help: ArgumentHelp("More certificates for the image's keyring (repeatable), e.g. a rotation's next key.", valueName: "file"))
+        var trusted: [String] = []
+        @Option(help: ArgumentHelp("The IMA policy file to install.", valueName: "file")) var policy: String
+        @Option(help: ArgumentHelp("Write the provenance manifest here.", valueName: "file")) var manifest: String?
+        @Option(help: "Build identifier for the manifest header.") var buildID: String?
+        @Option(name: .customLong("hash"), help: "Digest algorithm.") var hashAlgorithm: HashAlgorithm = .sha256
+        @OptionGroup var passphrase: PassphraseOptions
+        @OptionGroup var selection: SelectionOptions
+        @OptionGroup var output: RunOptions
+
+        func run() throws {
+            let pipeline: SigningPipeline = try reportingErrors {
+                let privateKey = try PrivateKey.load(path: key, passphrase: try passphrase.passphrase())
+                let certificate = try Certificate.load(path: cert)
+                var options = SigningOptions()
+                options.hashAlgorithm = hashAlgorithm
+                options.selection = selection.select
+                options.jobs = output.jobs
+                let pipeline = try SigningPipeline(key: privateKey, certificate: certificate, options: options)
+                let extra = try trusted.flatMap { try Certificate.loadAll(path: $0) }
+                let policyBytes = try FileBytes.read(policy, limit: 1 << 20)
+                try install(policy: policyBytes, certificates: [certificate] + extra)
+                return pipeline
+            }
+            try SignJob(pipeline: pipeline, selection: selection.selection, output: output,
+                        manifest: manifest, buildID: buildID).run(paths: [rootfs])
+        }
+
+        private func install(policy: [UInt8], certificates: [Certificate]) throws {
+            try makeDirectories("\(rootfs)/etc/ima")
+            try makeDirectories("\(rootfs)/etc/keys/ima")
+            try FileBytes.writeAtomically(policy, to: "\(rootfs)/etc/ima/ima-policy", mode: 0o644)
+            for c in certificates {
+                try FileBytes.writeAtomically(c.der, to: "\(rootfs)/etc/keys/ima/ima-\(KeyID.hex(c.imaKeyID)).der", mode: 0o644)
+            }
+            if !output.json {
+                Console.err("installed /etc/ima/ima-policy and \(certificates.count) certificate(s) in /etc/keys/ima/")
+            }
+        }
+
+        private func makeDirectories(_ path: String) throws {
+            var prefix = path.hasPrefix("/") ? "/" : ""
+            for part in path.split(separator: "/") {
+                prefix += (prefix.isEmpty || prefix == "/" ? "" : "/") + part
+                if mkdir(prefix, 0o755) != 0 && errno != EEXIST {
+                    throw UsageError("cannot create \(prefix): \(String(cString: strerror(errno)))")
+                }
+            }
+        }
+    }
+}
