@@ -20,11 +20,25 @@ finish() { echo "E2E-DONE"; sync; echo o > /proc/sysrq-trigger; sleep 5; }
 echo "E2E-STEP keyring"
 signet keyring load /etc/keys/ima/*.der 2>&1 | sed 's/^/E2E-LOG /'
 signet keyring list 2>&1 | sed 's/^/E2E-LOG /'
+# check NAME CONDITION-RESULT DETAIL: a marker for a step that is not an exec attempt.
+check() { if [ "$2" = 0 ]; then r=PASS; else r=FAIL; fi; echo "E2E-CASE name=$1 expect=check result=$r rc=$2 out=[$3] kernel=[]"; }
+
 echo "E2E-STEP policy"
-if ! signet policy load /etc/ima/ima-policy 2>&1 | sed 's/^/E2E-LOG /'; then :; fi
-if [ ! -s /sys/kernel/security/ima/policy ] && ! grep -q . /sys/kernel/security/ima/runtime_measurements_count 2>/dev/null; then
-  echo "E2E-ERROR securityfs IMA missing"
-fi
+# 1. A policy this kernel rejects (modsig needs CONFIG_IMA_APPRAISE_MODSIG, off in Debian):
+#    signet must name the rule, and nothing of it may stay loaded, not even its first rule.
+printf 'appraise func=BPRM_CHECK appraise_type=imasig\nappraise func=MMAP_CHECK mask=MAY_EXEC appraise_type=imasig|modsig\n' > /tmp/rejected.policy
+out=$(signet policy load /tmp/rejected.policy 2>&1); rc=$?
+echo "$out" | sed 's/^/E2E-LOG /'
+[ $rc -eq 2 ] && echo "$out" | grep -q "line 2: the kernel rejected"; check kernel-rejected-policy-names-the-rule $? "$(echo "$out" | tr '\n' '|')"
+out=$(/opt/e2e/payload-unsigned 2>&1)
+echo "$out" | grep -q PAYLOAD-RAN; check rejected-policy-left-nothing-loaded $? "$out"
+# 2. The real policy.
+out=$(signet policy load /etc/ima/ima-policy 2>&1); rc=$?
+echo "$out" | sed 's/^/E2E-LOG /'
+check policy-loaded $rc "$(echo "$out" | tr '\n' '|')"
+# 3. This kernel takes one policy per boot: a second load is refused with that reason.
+out=$(signet policy load /etc/ima/ima-policy 2>&1); rc=$?
+[ $rc -ne 0 ] && echo "$out" | grep -q "one per boot"; check second-policy-load-refused $? "$(echo "$out" | tr '\n' '|')"
 
 # run_case NAME allow|deny OBJECT CMD...: allow passes when the command succeeds and
 # no payload ran; deny passes when no payload ran and the kernel logged an IMA
