@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "Signing", targets: ["Signing"]),
         .library(name: "Keyring", targets: ["Keyring"]),
         .library(name: "Policy", targets: ["Policy"]),
+        .library(name: "TPM", targets: ["TPM"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -35,6 +36,8 @@ let package = Package(
         .target(name: "Keyring", dependencies: ["CKeyutils", "SignetCrypto", "IMAFormat"]),
         // IMA policies on a real system: load into securityfs, dry-run over an image.
         .target(name: "Policy", dependencies: ["IMAFormat", "Signing", "SignetCrypto"]),
+        // TPM 2.0: tpm2-tss ESAPI wrapper and TPM structure parsing.
+        .target(name: "TPM", dependencies: ["CTSS2", "SignetCrypto", "IMAFormat"]),
         // Tree walk, parallel hash+sign pipeline, xattrs, provenance manifest, appraisal.
         .target(name: "Signing", dependencies: ["SignetCrypto", "IMAFormat", "CLinux"]),
         .executableTarget(
@@ -48,10 +51,11 @@ let package = Package(
         .target(
             name: "SignetTestSupport", dependencies: ["SignetCrypto", "IMAFormat", "CLinux"],
             path: "Tests/SignetTestSupport"),
-        .testTarget(name: "IMAFormatTests", dependencies: ["IMAFormat"]),
+        .testTarget(name: "IMAFormatTests", dependencies: ["IMAFormat", "SignetCrypto"]),
         .testTarget(name: "SignetCryptoTests", dependencies: ["SignetCrypto", "IMAFormat", "SignetTestSupport"]),
         .testTarget(name: "SigningTests", dependencies: ["Signing", "SignetCrypto", "IMAFormat", "SignetTestSupport"]),
         .testTarget(name: "KeyringTests", dependencies: ["Keyring", "SignetCrypto", "SignetTestSupport"]),
+        // TPM tests: the TPMTests target goes on the line below.
         // Byte compatibility with evmctl (ima-evm-utils) and openssl, both ways.
         .testTarget(name: "InteropTests", dependencies: ["Signing", "SignetCrypto", "IMAFormat", "SignetTestSupport"]),
         // The `signet` binary as users run it: exit codes, messages, JSON, SIGINT.
