@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import ArgumentParser
+import IMAFormat
 import SignetCrypto
 import Signing
 
@@ -62,5 +63,29 @@ struct RunOptions: ParsableArguments {
 
     func validate() throws {
         guard jobs >= 1 && jobs <= 1024 else { throw ValidationError("--jobs must be between 1 and 1024") }
+    }
+}
+
+/// The signing key, its certificate and the digest: shared by `sign` and `image prepare`.
+struct SigningKeyOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Private signing key (PEM).", valueName: "file")) var key: String
+    @Option(help: ArgumentHelp("The key's IMA signing certificate; gives the keyid.", valueName: "file")) var cert: String
+    @Option(name: .customLong("hash"), help: "Digest algorithm.") var hashAlgorithm: HashAlgorithm = .sha256
+    @OptionGroup var passphrase: PassphraseOptions
+
+    /// Loads key and certificate and checks them (validity, key usage, match)
+    /// before any file is touched.
+    func makePipeline(jobs: Int, selection: FileSelection.Mode,
+                      _ configure: (inout SigningOptions) -> Void = { _ in }) throws -> SigningPipeline {
+        try reportingErrors {
+            let privateKey = try PrivateKey.load(path: key, passphrase: try passphrase.passphrase())
+            let certificate = try Certificate.load(path: cert)
+            var options = SigningOptions()
+            options.hashAlgorithm = hashAlgorithm
+            options.selection = selection
+            options.jobs = jobs
+            configure(&options)
+            return try SigningPipeline(key: privateKey, certificate: certificate, options: options)
+        }
     }
 }

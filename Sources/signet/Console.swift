@@ -5,8 +5,6 @@ import ArgumentParser
 import SignetCrypto
 import Signing
 import IMAFormat
-import Keyring
-import Policy
 
 /// Writes to stdout/stderr by file descriptor (the C `stderr` global is not
 /// concurrency-safe in Swift 6).
@@ -40,31 +38,26 @@ enum Exit {
     static let interrupted = ExitCode(130)
 }
 
-/// Runs `body`, turning Signet's typed errors into one clear line on stderr
-/// and exit code 2.
+/// Runs `body`, turning Signet's typed errors (each names the file, line or
+/// field at fault in its description) into one line on stderr and exit code 2.
 func reportingErrors<T>(_ body: () throws -> T) throws -> T {
     do {
         return try body()
-    } catch let e as CryptoError {
-        Console.error(e.description)
-    } catch let e as ManifestError {
-        Console.error(e.description)
-    } catch let e as IMAFormatError {
-        Console.error(e.description)
-    } catch let e as KeyringError {
-        Console.error(e.description)
-    } catch let e as PolicyLoadError {
-        Console.error(e.description)
-    } catch let e as UsageError {
-        Console.error(e.message)
+    } catch let e as ExitCode {
+        throw e
+    } catch let e as ValidationError {
+        throw e
+    } catch {
+        Console.error("\(error)")
+        throw Exit.badInput
     }
-    throw Exit.badInput
 }
 
 /// A problem with the command line or environment, stated for the user.
-struct UsageError: Error {
+struct UsageError: Error, CustomStringConvertible {
     var message: String
     init(_ message: String) { self.message = message }
+    var description: String { message }
 }
 
 /// Minimal JSON value writer for `--json` output (deterministic key order).

@@ -27,31 +27,21 @@ extension Image {
                 """)
 
         @Argument(help: ArgumentHelp("The root filesystem tree.", valueName: "rootfs")) var rootfs: String
-        @Option(help: ArgumentHelp("Private signing key (PEM).", valueName: "file")) var key: String
-        @Option(help: ArgumentHelp("The key's IMA signing certificate.", valueName: "file")) var cert: String
+        @OptionGroup var signing: SigningKeyOptions
         @Option(name: .customLong("trust"), help: ArgumentHelp("More certificates for the image's keyring (repeatable), e.g. a rotation's next key.", valueName: "file"))
         var trusted: [String] = []
         @Option(help: ArgumentHelp("The IMA policy file to install.", valueName: "file")) var policy: String
         @Option(help: ArgumentHelp("Write the provenance manifest here.", valueName: "file")) var manifest: String?
         @Option(help: "Build identifier for the manifest header.") var buildID: String?
-        @Option(name: .customLong("hash"), help: "Digest algorithm.") var hashAlgorithm: HashAlgorithm = .sha256
-        @OptionGroup var passphrase: PassphraseOptions
         @OptionGroup var selection: SelectionOptions
         @OptionGroup var output: RunOptions
 
         func run() throws {
-            let pipeline: SigningPipeline = try reportingErrors {
-                let privateKey = try PrivateKey.load(path: key, passphrase: try passphrase.passphrase())
-                let certificate = try Certificate.load(path: cert)
-                var options = SigningOptions()
-                options.hashAlgorithm = hashAlgorithm
-                options.selection = selection.select
-                options.jobs = output.jobs
-                let pipeline = try SigningPipeline(key: privateKey, certificate: certificate, options: options)
+            let pipeline = try signing.makePipeline(jobs: output.jobs, selection: selection.select)
+            try reportingErrors {
                 let extra = try trusted.flatMap { try Certificate.loadAll(path: $0) }
                 let policyBytes = try FileBytes.read(policy, limit: 1 << 20)
-                try install(policy: policyBytes, certificates: [certificate] + extra)
-                return pipeline
+                try install(policy: policyBytes, certificates: [pipeline.certificate] + extra)
             }
             try SignJob(pipeline: pipeline, selection: selection.selection, output: output,
                         manifest: manifest, buildID: buildID).run(paths: [rootfs])

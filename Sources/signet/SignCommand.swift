@@ -34,9 +34,7 @@ struct Sign: ParsableCommand {
               signet sign --key ima.key.pem --cert ima.crt.pem --detached --manifest m.jsonl build/
             """)
 
-    @Option(help: ArgumentHelp("Private signing key (PEM).", valueName: "file")) var key: String
-    @Option(help: ArgumentHelp("The key's IMA signing certificate; gives the keyid.", valueName: "file")) var cert: String
-    @Option(name: .customLong("hash"), help: "Digest algorithm.") var hashAlgorithm: HashAlgorithm = .sha256
+    @OptionGroup var signing: SigningKeyOptions
     @Option(help: ArgumentHelp("Write the provenance manifest here (and its signature to FILE.sig).", valueName: "file"))
     var manifest: String?
     @Option(help: "Build identifier for the manifest header (default: $SIGNET_BUILD_ID or 'unspecified').")
@@ -45,7 +43,6 @@ struct Sign: ParsableCommand {
     @Flag(help: "Put signatures only into the manifest, not into xattrs (see 'signet apply').") var detached = false
     @Flag(help: "Replace a malformed existing security.ima.") var force = false
     @Flag(help: "Sign again even files whose signature already verifies with this key.") var resign = false
-    @OptionGroup var passphrase: PassphraseOptions
     @OptionGroup var selection: SelectionOptions
     @OptionGroup var output: RunOptions
     @Argument(help: ArgumentHelp("Files or directories to sign.", valueName: "path")) var paths: [String]
@@ -58,18 +55,11 @@ struct Sign: ParsableCommand {
     }
 
     func run() throws {
-        let pipeline: SigningPipeline = try reportingErrors {
-            let privateKey = try PrivateKey.load(path: key, passphrase: try passphrase.passphrase())
-            let certificate = try Certificate.load(path: cert)
-            var options = SigningOptions()
-            options.hashAlgorithm = hashAlgorithm
-            options.selection = selection.select
+        let pipeline = try signing.makePipeline(jobs: output.jobs, selection: selection.select) { options in
             options.dryRun = dryRun
             options.detached = detached
             options.force = force
             options.resignAll = resign
-            options.jobs = output.jobs
-            return try SigningPipeline(key: privateKey, certificate: certificate, options: options)
         }
         try SignJob(pipeline: pipeline, selection: selection.selection, output: output,
                     manifest: manifest, buildID: buildID).run(paths: paths)
