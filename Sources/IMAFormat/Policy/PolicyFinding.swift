@@ -1,0 +1,101 @@
+/// Something the linter noticed about a policy that the kernel would load but
+/// that likely does not protect what its author intended.
+public struct PolicyFinding: Hashable, Sendable, CustomStringConvertible {
+    /// How much a finding matters. Ordered: `.info < .warning < .error`.
+    public enum Severity: Int, Comparable, CaseIterable, Hashable, Sendable, CustomStringConvertible {
+        case info, warning, error
+
+        public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
+
+        public var description: String {
+            switch self {
+            case .info: return "info"
+            case .warning: return "warning"
+            case .error: return "error"
+            }
+        }
+    }
+
+    public let id: PolicyFindingID
+    /// The 1-based line of the rule concerned; nil for findings about the whole policy.
+    public let line: Int?
+    /// What is wrong and why it matters.
+    public let message: String
+    /// How to fix it.
+    public let fix: String
+
+    /// Fixed per kind of finding.
+    public var severity: Severity { id.severity }
+
+    /// A finding of kind `id`; its severity follows from the kind.
+    public init(_ id: PolicyFindingID, line: Int?, message: String, fix: String) {
+        self.id = id
+        self.line = line
+        self.message = message
+        self.fix = fix
+    }
+
+    /// `line 4: error [exec-without-mmap] message (fix: …)`.
+    public var description: String {
+        let place = line.map { "line \($0): " } ?? ""
+        return "\(place)\(severity) [\(id.rawValue)] \(message) (fix: \(fix))"
+    }
+}
+
+/// The stable identifier of a kind of finding; scripts and tests match on it.
+public enum PolicyFindingID: String, CaseIterable, Hashable, Sendable {
+    /// The policy has no rules; the kernel refuses to load it.
+    case emptyPolicy = "empty-policy"
+    /// Nothing is appraised: the policy enforces nothing (fine for attestation-only machines).
+    case measurementOnly = "measurement-only"
+    /// No appraise rule covers execve(): unsigned programs run.
+    case noExecAppraisal = "no-exec-appraisal"
+    /// execve() is appraised but executable mmaps are not: unsigned libraries load.
+    case execWithoutMmap = "exec-without-mmap"
+    /// Exec appraisal only applies to some owners or users.
+    case ownerRestrictedAppraisal = "owner-restricted-appraisal"
+    /// Exec appraisal only applies to some filesystems or LSM labels.
+    case execAppraisalRestricted = "exec-appraisal-restricted"
+    /// tmpfs/ramfs (and so memfd) is exempt from exec appraisal: fileless code runs.
+    case tmpfsExecBypass = "tmpfs-exec-bypass"
+    /// tmpfs/ramfs (and so memfd) is exempt from exec measurement.
+    case tmpfsExecUnmeasured = "tmpfs-exec-unmeasured"
+    /// A dont_ rule that can never take effect: an earlier rule matches everything it does.
+    case dontRuleShadowed = "dont-rule-shadowed"
+    /// A dont_ rule placed after a rule that matches part of what it should exempt.
+    case dontRuleAfterOverlappingRule = "dont-rule-after-overlapping-rule"
+    /// A rule (or its options) that never takes effect: an earlier rule matches first.
+    case ruleShadowed = "rule-shadowed"
+    /// A rule that repeats an earlier one.
+    case redundantRule = "redundant-rule"
+    /// An appraise rule that accepts a bare hash in security.ima.
+    case appraiseWithoutSignature = "appraise-without-imasig"
+    /// No POLICY_CHECK rule: later policy updates are neither measured nor signed.
+    case noPolicyCheck = "no-policy-check"
+    /// MMAP_CHECK appraisal without mask=MAY_EXEC.
+    case mmapWithoutExecMask = "mmap-without-exec-mask"
+    /// A mask= that the hook never passes, so the rule never matches.
+    case maskNeverMatches = "mask-never-matches"
+    /// An appraise rule without func= or mask=: it applies to every file hook.
+    case appraiseAllHooks = "appraise-all-hooks"
+    /// pcr= beyond the 24 PCRs of a TPM 2.0 PC Client platform.
+    case pcrBeyondTPM = "pcr-beyond-tpm"
+    /// A SETXATTR_CHECK rule after the first: the kernel only uses the first.
+    case setxattrCheckIgnored = "setxattr-check-ignored"
+    /// A rule the given kernel version does not understand; it would refuse the whole policy.
+    case kernelUnsupported = "kernel-unsupported"
+
+    /// How much this kind of finding matters; fixed, so scripts can rely on it.
+    public var severity: PolicyFinding.Severity {
+        switch self {
+        case .emptyPolicy, .noExecAppraisal, .execWithoutMmap, .tmpfsExecBypass, .kernelUnsupported:
+            return .error
+        case .ownerRestrictedAppraisal, .execAppraisalRestricted, .tmpfsExecUnmeasured, .dontRuleShadowed,
+             .dontRuleAfterOverlappingRule, .ruleShadowed, .appraiseWithoutSignature, .noPolicyCheck,
+             .maskNeverMatches, .pcrBeyondTPM, .setxattrCheckIgnored:
+            return .warning
+        case .measurementOnly, .redundantRule, .mmapWithoutExecMask, .appraiseAllHooks:
+            return .info
+        }
+    }
+}
