@@ -4,8 +4,8 @@ import Glibc
 
 /// Reads a whole (small) file such as a key or certificate.
 public enum FileBytes {
-    /// The file's bytes; throws `CryptoError.fileUnreadable` naming the path and errno.
-    public static func read(_ path: String, limit: Int = 16 << 20) throws -> [UInt8] {
+    /// The file's bytes (or its first `prefix` bytes); throws `CryptoError.fileUnreadable` naming the path and errno.
+    public static func read(_ path: String, limit: Int = 16 << 20, prefix: Int? = nil) throws -> [UInt8] {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
             throw CryptoError(.fileUnreadable, path: path, "cannot open: \(String(cString: strerror(errno)))")
@@ -21,6 +21,7 @@ public enum FileBytes {
             }
             if n == 0 { break }
             out.append(contentsOf: buf[0..<n])
+            if let prefix, out.count >= prefix { return Array(out.prefix(prefix)) }
             if out.count > limit {
                 throw CryptoError(.fileUnreadable, path: path, "file is larger than \(limit) bytes")
             }

@@ -24,6 +24,9 @@ public struct Appraisal: Sendable {
     public var detail: String
     public var keyID: UInt32?
     public var hashAlgorithm: HashAlgorithm?
+    /// For `.digestOnly`: whether the stored hash matches the content (a
+    /// policy without appraise_type=imasig accepts such a file).
+    public var hashMatches: Bool?
 }
 
 /// Appraises files as the kernel would with appraise_type=imasig: read
@@ -92,9 +95,12 @@ public final class Appraiser: Sendable {
                 let stored: [UInt8]
                 if case .digest(let a, let d) = value { algorithm = a; stored = d } else { algorithm = .sha1; stored = Array(raw.dropFirst()) }
                 let (digest, _) = try handle.hash(with: worker.digester(algorithm), buffer: worker.buffer)
-                return verdict(.digestOnly, digest == stored
+                var result = verdict(.digestOnly, digest == stored
                     ? "\(algorithm.name) hash matches, but a hash is not a signature (refused under appraise_type=imasig)"
                     : "\(algorithm.name) hash does not match the content")
+                result.hashAlgorithm = algorithm
+                result.hashMatches = digest == stored
+                return result
             case .evmHMAC:
                 return verdict(.malformed, "an EVM HMAC (type 0x02) is not a valid security.ima value")
             case .signature(let sig):

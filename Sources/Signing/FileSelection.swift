@@ -52,7 +52,7 @@ public struct FileSelection: Sendable {
     }
 
     /// True for an ELF executable or shared object (e_type ET_EXEC or ET_DYN).
-    static func isELFCode(header: UnsafeRawBufferPointer) -> Bool {
+    public static func isELFCode(header: UnsafeRawBufferPointer) -> Bool {
         guard header.count >= 18, header[0] == 0x7f, header[1] == UInt8(ascii: "E"),
               header[2] == UInt8(ascii: "L"), header[3] == UInt8(ascii: "F") else { return false }
         // e_type is at offset 16 in the ELF data encoding (EI_DATA at 5: 1 little, 2 big).

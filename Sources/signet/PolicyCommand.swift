@@ -2,12 +2,16 @@ import ArgumentParser
 import IMAFormat
 import Policy
 import SignetCrypto
+import Signing
+#if canImport(Glibc)
+import Glibc
+#endif
 
 struct PolicyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "policy",
         abstract: "Generate, lint, dry-run and load IMA policies.",
-        subcommands: [Load.self])
+        subcommands: [Generate.self, Lint.self, Check.self, Load.self])
 }
 
 extension PolicyCommand {
@@ -29,10 +33,211 @@ extension PolicyCommand {
 
         func run() throws {
             try reportingErrors {
+                // Validate locally first: a malformed policy never reaches the kernel.
                 let text = String(decoding: try FileBytes.read(file, limit: 1 << 20), as: UTF8.self)
+                _ = try readPolicy(file)
                 let count = try PolicyLoader(path: securityfs).load(text)
                 Console.out("loaded \(count) rules from \(file) into \(securityfs)")
             }
+        }
+    }
+}
+
+extension PolicyProfile: ExpressibleByArgument {
+    public init?(argument: String) { self.init(rawValue: argument) }
+}
+
+/// Reads and parses a policy file; parse errors carry line and column.
+func readPolicy(_ path: String) throws -> IMAPolicy {
+    let text = String(decoding: try FileBytes.read(path, limit: 1 << 20), as: UTF8.self)
+    do {
+        return try IMAPolicy(parsing: text)
+    } catch {
+        throw UsageError("\(path): \(error)")
+    }
+}
+
+extension PolicyCommand {
+    struct Generate: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write a policy from the profiles in ima-policy/.",
+            discussion: """
+                Profiles: exec-signed (appraise exec and mmap(PROT_EXEC) with imasig everywhere, \
+                tmpfs included, so fileless exec is refused), exec-signed+modules (also modules, \
+                firmware, kexec, policy), measure-tcb (measurement for attestation, keys and \
+                policy included). Several --profile options combine. Output is deterministic \
+                and commented.
+
+                Examples:
+                  signet policy generate --profile exec-signed --profile measure-tcb -o rootfs/etc/ima/ima-policy
+                  signet policy generate --profile exec-signed --fsuuid-from disk.img --appraise-algos sha256
+                """)
+
+        @Option(name: .customLong("profile"), help: ArgumentHelp("exec-signed, exec-signed+modules or measure-tcb (repeatable).", valueName: "name"))
+        var profiles: [PolicyProfile]
+        @Option(name: .customLong("fsuuid"), help: ArgumentHelp("Restrict every rule to this filesystem UUID (repeatable). Leaves tmpfs/memfd unappraised: the linter says so.", valueName: "uuid"))
+        var fsuuids: [String] = []
+        @Option(help: ArgumentHelp("Restrict to the filesystem of this ext4 image (reads its UUID).", valueName: "image"))
+        var fsuuidFrom: String?
+        @Option(name: .customLong("exempt-fsmagic"), help: ArgumentHelp("Another filesystem magic to dont_appraise (hex, repeatable).", valueName: "hex"))
+        var exemptMagics: [String] = []
+        @Option(help: ArgumentHelp("Hash algorithms security.ima may use, comma-separated (appraise_algos=).", valueName: "list"))
+        var appraiseAlgos: String?
+        @Option(help: ArgumentHelp("Template for measure rules (ima-ng, ima-sig, …).", valueName: "name"))
+        var template: String?
+        @Option(name: [.customShort("o"), .long], help: ArgumentHelp("Write here instead of stdout.", valueName: "file"))
+        var output: String?
+
+        func run() throws {
+            try reportingErrors {
+                var options = PolicyGeneratorOptions()
+                for text in fsuuids {
+                    guard let uuid = IMAFilesystemUUID(text) else { throw UsageError("--fsuuid '\(text)' is not a UUID like 8bcbe394-4f13-4144-be8e-5aa9ea2ce2f6") }
+                    options.filesystemUUIDs.append(uuid)
+                }
+                if let fsuuidFrom { options.filesystemUUIDs.append(try FilesystemImage.ext4UUID(of: fsuuidFrom)) }
+                for text in exemptMagics {
+                    let digits = text.hasPrefix("0x") ? String(text.dropFirst(2)) : text
+                    guard let magic = UInt64(digits, radix: 16) else { throw UsageError("--exempt-fsmagic '\(text)' is not a hex number") }
+                    options.extraExemptFilesystemMagics.append(magic)
+                }
+                if let appraiseAlgos {
+                    for name in appraiseAlgos.split(separator: ",") {
+                        guard let a = HashAlgorithm(name: String(name)) else { throw UsageError("--appraise-algos: unknown hash algorithm '\(name)'") }
+                        options.appraiseAlgorithms.insert(a)
+                    }
+                }
+                if let template {
+                    guard let t = IMATemplate(rawValue: template) else { throw UsageError("--template: unknown template '\(template)'") }
+                    options.measurementTemplate = t
+                }
+                let policy = try PolicyGenerator.generate(profiles, options: options)
+                let text = policy.render()
+                if let output {
+                    try FileBytes.writeAtomically(Array(text.utf8), to: output, mode: 0o644)
+                } else {
+                    Console.write(1, text)
+                }
+            }
+        }
+    }
+
+    struct Lint: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Check a policy for syntax errors and security holes.",
+            discussion: """
+                Syntax errors name line and column. Findings have a severity and a stable id \
+                (see ima-policy/README.md): exec without mmap coverage, tmpfs/ramfs exempt from \
+                exec appraisal (memfd bypass), dont_ rules after the rules they should precede, \
+                appraisal without imasig, no POLICY_CHECK, rules this kernel version lacks, … \
+                Exit code: 2 for an error (or a syntax error), 1 for a warning, 0 otherwise.
+
+                Example: signet policy lint --kernel 6.1 /etc/ima/ima-policy
+                """)
+
+        @Argument(help: ArgumentHelp("The policy file.", valueName: "file")) var file: String
+        @Option(help: ArgumentHelp("Check support by this kernel version (e.g. 6.1, or `uname -r`).", valueName: "version"))
+        var kernel: String?
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() throws {
+            let (policy, version): (IMAPolicy, KernelVersion?) = try reportingErrors {
+                var version: KernelVersion?
+                if let kernel {
+                    guard let v = KernelVersion(kernel) else { throw UsageError("--kernel '\(kernel)' is not a version like 6.1 or 6.12.5") }
+                    version = v
+                }
+                return (try readPolicy(file), version)
+            }
+            let findings = PolicyLinter.lint(policy, kernel: version)
+            if json {
+                Console.out(JSON.array(findings.map { f in
+                    JSON.object([("id", JSON.string(f.id.rawValue)), ("severity", JSON.string(f.severity.description)),
+                                 ("line", f.line.map(String.init) ?? "null"), ("message", JSON.string(f.message)),
+                                 ("fix", JSON.string(f.fix))])
+                }))
+            } else {
+                for f in findings { Console.out(f.description) }
+                let counts = PolicyFinding.Severity.allCases.reversed().map { s in "\(findings.filter { $0.severity == s }.count) \(s)" }
+                Console.out("\(file): \(policy.rules.count) rules; " + counts.joined(separator: ", "))
+            }
+            let code = PolicyLinter.exitCode(for: findings)
+            if code != 0 { throw ExitCode(code) }
+        }
+    }
+
+    struct Check: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Dry run: list every file of an image the kernel would refuse at exec or mmap under a policy.",
+            discussion: """
+                Walks ROOTFS as the kernel would appraise it once the policy is loaded: every \
+                file with an exec bit (execve, BPRM_CHECK) and every ELF file (mmap PROT_EXEC, \
+                MMAP_CHECK) is matched against the policy's appraise rules (first match wins) \
+                and its security.ima checked against the certificates. Lists what would be \
+                refused and why (unsigned, bad signature, unknown key, hash only), and warns \
+                when the loader or libc would be refused (then nothing dynamic starts). \
+                Exit 0 only when nothing would be refused.
+
+                Example: signet policy check rootfs/ --policy rootfs/etc/ima/ima-policy --cert ima.crt.pem
+                """)
+
+        @Argument(help: ArgumentHelp("The root filesystem tree.", valueName: "rootfs")) var rootfs: String
+        @Option(help: ArgumentHelp("The policy file.", valueName: "file")) var policy: String
+        @Option(name: [.customLong("cert"), .customLong("certs")], help: ArgumentHelp("Certificate the kernel will have in its keyring (repeatable).", valueName: "file"))
+        var certs: [String]
+        @Option(help: ArgumentHelp("Filesystem the image will be mounted as: its magic (hex; default ext4 0xef53).", valueName: "hex"))
+        var fsmagic: String = "0xef53"
+        @Option(help: ArgumentHelp("Its UUID (for fsuuid= rules).", valueName: "uuid")) var fsuuid: String?
+        @Option(help: ArgumentHelp("Its UUID, read from an ext4 image.", valueName: "image")) var fsuuidFrom: String?
+        @Option(help: "The uid programs run as (for uid= rules).") var uid: UInt32 = 0
+        @OptionGroup var output: RunOptions
+
+        func validate() throws {
+            if certs.isEmpty { throw ValidationError("give the certificates the kernel will trust with --cert") }
+        }
+
+        func run() throws {
+            let dryRun: PolicyDryRun = try reportingErrors {
+                let parsed = try readPolicy(policy)
+                let trust = try TrustStore(paths: certs)
+                let digits = fsmagic.hasPrefix("0x") ? String(fsmagic.dropFirst(2)) : fsmagic
+                guard let magic = UInt64(digits, radix: 16) else { throw UsageError("--fsmagic '\(fsmagic)' is not hex") }
+                var target = PolicyDryRun.Target(fsmagic: magic, fsname: magic == 0xef53 ? "ext4" : nil, uid: uid)
+                if let fsuuid {
+                    guard let u = IMAFilesystemUUID(fsuuid) else { throw UsageError("--fsuuid '\(fsuuid)' is not a UUID") }
+                    target.fsuuid = u
+                }
+                if let fsuuidFrom { target.fsuuid = try FilesystemImage.ext4UUID(of: fsuuidFrom) }
+                return PolicyDryRun(policy: parsed, trust: trust, target: target, jobs: output.jobs)
+            }
+            let report = dryRun.run(root: FilePath(rootfs))
+            let refused = report.refused
+            if output.json {
+                Console.out(JSON.object([
+                    ("verdict", JSON.string(refused.isEmpty ? "pass" : "fail")),
+                    ("code_files", String(report.codeFiles)), ("appraised", String(report.appraised)),
+                    ("refused", JSON.array(refused.map { f in
+                        JSON.object(JSON.pathPairs(f.path) + [("hooks", JSON.array(f.hooks.map { JSON.string($0.name) })),
+                                                             ("status", JSON.string(f.status.rawValue)), ("detail", JSON.string(f.detail)),
+                                                             ("rule_line", String(f.ruleLine))])
+                    })),
+                    ("undecided", JSON.array(report.findings.compactMap { f in
+                        guard case .undecided(let why) = f.verdict else { return nil }
+                        return JSON.object(JSON.pathPairs(f.path) + [("depends_on", JSON.string(why)), ("rule_line", String(f.ruleLine))])
+                    })),
+                    ("notes", JSON.array(report.notes.map(JSON.string))),
+                ]))
+            } else {
+                for f in refused {
+                    Console.out("refused \(f.path) at \(f.hooks.map(\.name).joined(separator: "+")) (policy line \(f.ruleLine)): \(f.status.rawValue): \(f.detail)")
+                }
+                for f in report.findings {
+                    if case .undecided(let why) = f.verdict { Console.out("undecided \(f.path): policy line \(f.ruleLine) depends on \(why)") }
+                }
+                for n in report.notes { Console.out("WARNING: \(n)") }
+                Console.out("\(report.codeFiles) executable files, \(report.appraised) appraised, \(refused.count) would be refused — \(refused.isEmpty ? "the image will run under this policy" : "FIX BEFORE ENFORCING")")
+            }
+            if !refused.isEmpty { throw Exit.someFailed }
         }
     }
 }

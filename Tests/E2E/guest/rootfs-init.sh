@@ -24,19 +24,24 @@ signet keyring list 2>&1 | sed 's/^/E2E-LOG /'
 check() { if [ "$2" = 0 ]; then r=PASS; else r=FAIL; fi; echo "E2E-CASE name=$1 expect=check result=$r rc=$2 out=[$3] kernel=[]"; }
 
 echo "E2E-STEP policy"
-# 1. A policy this kernel rejects (modsig needs CONFIG_IMA_APPRAISE_MODSIG, off in Debian):
-#    signet must name the rule, and nothing of it may stay loaded, not even its first rule.
-printf 'appraise func=BPRM_CHECK appraise_type=imasig\nappraise func=MMAP_CHECK mask=MAY_EXEC appraise_type=imasig|modsig\n' > /tmp/rejected.policy
+# 1. A malformed policy is refused by signet before the kernel sees it (line and column named).
+printf 'appraise func=BPRM_CHECK appraise_type=imasig\nappraise func=MMAP_CHECK appraise_type=imasig|modsig\n' > /tmp/invalid.policy
+out=$(signet policy load /tmp/invalid.policy 2>&1); rc=$?
+echo "$out" | sed 's/^/E2E-LOG /'
+[ $rc -eq 2 ] && echo "$out" | grep -q "line 2, column"; check malformed-policy-refused-before-the-kernel $? "$(echo "$out" | tr '\n' '|')"
+# 2. A valid policy this kernel rejects (imasig|modsig needs CONFIG_IMA_APPRAISE_MODSIG, off in
+#    Debian): signet must name the rule, and nothing of it may stay loaded, not even its first rule.
+printf 'appraise func=BPRM_CHECK appraise_type=imasig\nappraise func=MODULE_CHECK appraise_type=imasig|modsig\n' > /tmp/rejected.policy
 out=$(signet policy load /tmp/rejected.policy 2>&1); rc=$?
 echo "$out" | sed 's/^/E2E-LOG /'
 [ $rc -eq 2 ] && echo "$out" | grep -q "line 2: the kernel rejected"; check kernel-rejected-policy-names-the-rule $? "$(echo "$out" | tr '\n' '|')"
 out=$(/opt/e2e/payload-unsigned 2>&1)
 echo "$out" | grep -q PAYLOAD-RAN; check rejected-policy-left-nothing-loaded $? "$out"
-# 2. The real policy.
+# 3. The real policy.
 out=$(signet policy load /etc/ima/ima-policy 2>&1); rc=$?
 echo "$out" | sed 's/^/E2E-LOG /'
 check policy-loaded $rc "$(echo "$out" | tr '\n' '|')"
-# 3. This kernel takes one policy per boot: a second load is refused with that reason.
+# 4. This kernel takes one policy per boot: a second load is refused with that reason.
 out=$(signet policy load /etc/ima/ima-policy 2>&1); rc=$?
 [ $rc -ne 0 ] && echo "$out" | grep -q "one per boot"; check second-policy-load-refused $? "$(echo "$out" | tr '\n' '|')"
 
