@@ -40,6 +40,8 @@ extension Image {
             let pipeline = try signing.makePipeline(jobs: output.jobs, selection: selection.select)
             try reportingErrors {
                 let extra = try trusted.flatMap { try Certificate.loadAll(path: $0) }
+                // A policy that does not parse would stop the image from booting: refuse it here.
+                _ = try readPolicy(policy)
                 let policyBytes = try FileBytes.read(policy, limit: 1 << 20)
                 try install(policy: policyBytes, certificates: [pipeline.certificate] + extra)
             }
