@@ -54,7 +54,7 @@ let package = Package(
         .testTarget(name: "IMAFormatTests", dependencies: ["IMAFormat", "SignetCrypto"], exclude: ["Fixtures"]),
         .testTarget(name: "SignetCryptoTests", dependencies: ["SignetCrypto", "IMAFormat", "SignetTestSupport"]),
         .testTarget(name: "SigningTests", dependencies: ["Signing", "SignetCrypto", "IMAFormat", "SignetTestSupport"]),
-        .testTarget(name: "KeyringTests", dependencies: ["Keyring", "SignetCrypto", "SignetTestSupport"]),
+        .testTarget(name: "KeyringTests", dependencies: ["Keyring", "CKeyutils", "SignetCrypto", "SignetTestSupport"]),
         // TPM tests: the TPMTests target goes on the line below.
         // Byte compatibility with evmctl (ima-evm-utils) and openssl, both ways.
         .testTarget(name: "InteropTests", dependencies: ["Signing", "SignetCrypto", "IMAFormat", "SignetTestSupport"]),

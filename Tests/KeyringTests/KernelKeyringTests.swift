@@ -5,6 +5,7 @@ import Glibc
 import IMAFormat
 import SignetCrypto
 @testable import Keyring
+import CKeyutils
 import SignetTestSupport
 
 /// Against the real kernel keyring of this machine (libkeyutils), in a
@@ -45,5 +46,20 @@ final class KernelKeyringTests: XCTestCase {
             XCTAssertEqual(e.code, .unsupportedKeyType, e.description)
             XCTAssertTrue(e.description.contains("CONFIG_CRYPTO_ECDSA"), e.description)
         }
+    }
+
+    func testAKeyringTheKernelRefusesToWriteIsReportedAndNothingIsAdded() throws {
+        let dir = TempDir()
+        let rsa = try KeyFixture(in: dir, algorithm: .rsa(bits: 2048), name: "rsa")
+        let ring = try KernelKeyring.userKeyring(named: "_signet_ro_\(getpid())", create: true)
+        defer { ring.unlinkFromUserKeyring() }
+        // view|read|search for possessor and user, no write: the kernel refuses add_key.
+        XCTAssertEqual(keyctl_setperm(ring.serial, 0x0b0b_0000), 0)
+        XCTAssertThrowsError(try ring.add(rsa.certificate)) { error in
+            let e = error as! KeyringError
+            XCTAssertEqual(e.code, .permissionDenied)
+            XCTAssertTrue(e.description.contains(ring.name) && e.description.contains("keyid"), e.description)
+        }
+        XCTAssertEqual(try ring.entries().count, 0)
     }
 }
