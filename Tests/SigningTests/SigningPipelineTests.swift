@@ -215,4 +215,19 @@ final class SigningPipelineTests: XCTestCase {
             XCTAssertEqual(($0 as! CryptoError).code, .notASigningCertificate)
         }
     }
+
+    func testStaysOnOneFilesystemUnlessTold() throws {
+        dir.write("tree/root-file", "on the tree's filesystem")
+        dir.mkdir("tree/mnt")
+        let mount = try runProgram("/bin/mount", ["-t", "tmpfs", "-o", "size=1m", "signet-test", dir.url("tree/mnt")])
+        XCTAssertEqual(mount.status, 0, "mounting a tmpfs needs root: \(mount.output)")
+        defer { _ = try? runProgram("/bin/umount", [dir.url("tree/mnt")]) }
+        dir.write("tree/mnt/other-fs-file", "on another filesystem")
+        let staying = walk(dir.url("tree"))
+        XCTAssertEqual(staying.files.map { $0.imagePaths[0].description }, ["/root-file"])
+        XCTAssertEqual(staying.skipped.map(\.reason), [.otherFilesystem])
+        XCTAssertEqual(staying.skipped.first?.path.description, dir.url("tree/mnt"))
+        let crossing = walk(dir.url("tree"), FileSelection(crossFilesystems: true))
+        XCTAssertEqual(crossing.files.map { $0.imagePaths[0].description }, ["/mnt/other-fs-file", "/root-file"])
+    }
 }
