@@ -56,6 +56,7 @@ let package = Package(
         .testTarget(name: "SigningTests", dependencies: ["Signing", "SignetCrypto", "IMAFormat", "SignetTestSupport"]),
         .testTarget(name: "KeyringTests", dependencies: ["Keyring", "CKeyutils", "SignetCrypto", "SignetTestSupport"]),
         // TPM tests: the TPMTests target goes on the line below.
+        .testTarget(name: "TPMTests", dependencies: ["TPM", "SignetCrypto", "IMAFormat", "SignetTestSupport"]),
         // Byte compatibility with evmctl (ima-evm-utils) and openssl, both ways.
         .testTarget(name: "InteropTests", dependencies: ["Signing", "SignetCrypto", "IMAFormat", "SignetTestSupport"]),
         // The `signet` binary as users run it: exit codes, messages, JSON, SIGINT.
