@@ -43,7 +43,7 @@ let package = Package(
         .executableTarget(
             name: "signet",
             dependencies: [
-                "SignetCrypto", "IMAFormat", "Signing", "Keyring", "Policy",
+                "SignetCrypto", "IMAFormat", "Signing", "Keyring", "Policy", "TPM",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 

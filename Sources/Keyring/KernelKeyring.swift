@@ -62,7 +62,7 @@ public struct KernelKeyring: Sendable {
         }
         let serial = add_key("keyring", name, nil, 0, KEY_SPEC_USER_KEYRING)
         guard serial > 0 else {
-            throw KeyringError(code: .failed, reason: "cannot create keyring '\(name)': \(errorText(errno))")
+            throw KeyringError(code: .failed, reason: "cannot create keyring '\(name)': \(errnoDescription(errno))")
         }
         return KernelKeyring(serial: serial, name: name)
     }
@@ -95,11 +95,11 @@ public struct KernelKeyring: Sendable {
             case EBADMSG:
                 throw KeyringError(code: .malformedCertificate, reason: "the kernel could not parse \(what)")
             case EKEYREJECTED, ENOKEY:
-                throw KeyringError(code: .keyRejected, reason: "keyring '\(name)' refused \(what): \(errorText(e)); a trusted keyring (.ima) only takes certificates signed by a key in the built-in/secondary/machine keyring")
+                throw KeyringError(code: .keyRejected, reason: "keyring '\(name)' refused \(what): \(errnoDescription(e)); a trusted keyring (.ima) only takes certificates signed by a key in the built-in/secondary/machine keyring")
             case EACCES, EPERM:
-                throw KeyringError(code: .permissionDenied, reason: "not permitted to add \(what) to keyring '\(name)': \(errorText(e))")
+                throw KeyringError(code: .permissionDenied, reason: "not permitted to add \(what) to keyring '\(name)': \(errnoDescription(e))")
             default:
-                throw KeyringError(code: .failed, reason: "adding \(what) to keyring '\(name)' failed: \(errorText(e))")
+                throw KeyringError(code: .failed, reason: "adding \(what) to keyring '\(name)' failed: \(errnoDescription(e))")
             }
         }
         return serial
@@ -110,7 +110,7 @@ public struct KernelKeyring: Sendable {
         var buffer: UnsafeMutableRawPointer?
         let length = keyctl_read_alloc(serial, &buffer)
         guard length >= 0, let buffer else {
-            throw KeyringError(code: .failed, reason: "cannot read keyring '\(name)': \(errorText(errno))")
+            throw KeyringError(code: .failed, reason: "cannot read keyring '\(name)': \(errnoDescription(errno))")
         }
         defer { free(buffer) }
         let count = Int(length) / MemoryLayout<Int32>.size
@@ -138,7 +138,3 @@ public struct KernelKeyring: Sendable {
     }
 }
 
-private func errorText(_ code: Int32) -> String {
-    guard let p = strerror(code) else { return "errno \(code)" }
-    return String(decoding: UnsafeRawBufferPointer(start: p, count: strlen(p)), as: UTF8.self)
-}

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import SignetCrypto
 
 /// Why the kernel did not take a policy. Nothing of a refused policy stays
 /// loaded: the kernel discards every rule of a write session that had an error.
@@ -62,7 +63,7 @@ public struct PolicyLoader: Sendable {
                 throw PolicyLoadError(code: .permissionDenied, line: nil,
                                       reason: "not permitted to open \(path) (needs root with CAP_SYS_ADMIN; a loaded policy may also forbid replacing it)")
             default:
-                throw PolicyLoadError(code: .failed, line: nil, reason: "cannot open \(path): \(errorText(e))")
+                throw PolicyLoadError(code: .failed, line: nil, reason: "cannot open \(path): \(errnoDescription(e))")
             }
         }
         for (lineNumber, rule) in rules {
@@ -72,20 +73,16 @@ public struct PolicyLoader: Sendable {
                 let e = errno
                 close(fd)  // the kernel discards the whole update on release after an error
                 throw PolicyLoadError(code: .ruleRejected, line: lineNumber,
-                                      reason: "the kernel rejected '\(rule)': \(n < 0 ? errorText(e) : "short write"); no rule of this policy was loaded (see dmesg for 'ima: policy update failed')")
+                                      reason: "the kernel rejected '\(rule)': \(n < 0 ? errnoDescription(e) : "short write"); no rule of this policy was loaded (see dmesg for 'ima: policy update failed')")
             }
         }
         guard close(fd) == 0 else {
-            throw PolicyLoadError(code: .failed, line: nil, reason: "closing \(path) failed: \(errorText(errno)); the kernel may have discarded the policy")
+            throw PolicyLoadError(code: .failed, line: nil, reason: "closing \(path) failed: \(errnoDescription(errno)); the kernel may have discarded the policy")
         }
         return rules.count
     }
 }
 
-func errorText(_ code: Int32) -> String {
-    guard let p = strerror(code) else { return "errno \(code)" }
-    return String(decoding: UnsafeRawBufferPointer(start: p, count: strlen(p)), as: UTF8.self)
-}
 
 extension Substring {
     func trimmingWhitespace() -> String {

@@ -8,7 +8,7 @@ public enum FileBytes {
     public static func read(_ path: String, limit: Int = 16 << 20, prefix: Int? = nil) throws -> [UInt8] {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
-            throw CryptoError(.fileUnreadable, path: path, "cannot open: \(String(cString: strerror(errno)))")
+            throw CryptoError(.fileUnreadable, path: path, "cannot open: \(errnoDescription(errno))")
         }
         defer { close(fd) }
         var out = [UInt8]()
@@ -17,7 +17,7 @@ public enum FileBytes {
             let n = buf.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
             if n < 0 {
                 if errno == EINTR { continue }
-                throw CryptoError(.fileUnreadable, path: path, "cannot read: \(String(cString: strerror(errno)))")
+                throw CryptoError(.fileUnreadable, path: path, "cannot read: \(errnoDescription(errno))")
             }
             if n == 0 { break }
             out.append(contentsOf: buf[0..<n])
@@ -35,7 +35,7 @@ public enum FileBytes {
         let tmp = path + ".tmp.\(getpid())"
         let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
         guard fd >= 0 else {
-            throw CryptoError(.operationFailed, path: path, "cannot create: \(String(cString: strerror(errno)))")
+            throw CryptoError(.operationFailed, path: path, "cannot create: \(errnoDescription(errno))")
         }
         var ok = fchmod(fd, mode) == 0
         var offset = 0
@@ -51,7 +51,13 @@ public enum FileBytes {
         if !ok || rename(tmp, path) != 0 {
             let e = ok ? errno : savedErrno
             unlink(tmp)
-            throw CryptoError(.operationFailed, path: path, "cannot write: \(String(cString: strerror(e)))")
+            throw CryptoError(.operationFailed, path: path, "cannot write: \(errnoDescription(e))")
         }
     }
+}
+
+/// The text of an errno value ("Permission denied"), for messages.
+public func errnoDescription(_ code: Int32) -> String {
+    guard let p = strerror(code) else { return "errno \(code)" }
+    return String(decoding: UnsafeRawBufferPointer(start: p, count: strlen(p)), as: UTF8.self)
 }

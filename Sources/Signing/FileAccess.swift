@@ -18,14 +18,14 @@ struct OpenFile: ~Copyable {
             switch errno {
             case ENOENT: throw .vanished
             case ELOOP: throw .replaced("now a symlink")
-            default: throw .unreadable(errnoText(errno))
+            default: throw .unreadable(errnoDescription(errno))
             }
         }
         var st = stat()
         guard fstat(fd, &st) == 0 else {
             let e = errno
             close(fd)
-            throw .unreadable(errnoText(e))
+            throw .unreadable(errnoDescription(e))
         }
         guard st.st_mode & S_IFMT == S_IFREG else {
             close(fd)
@@ -45,7 +45,7 @@ struct OpenFile: ~Copyable {
     /// Reads up to `buffer.count` bytes from the start (for the ELF header check).
     func readHeader(into buffer: UnsafeMutableRawBufferPointer) throws(FileProblem) -> Int {
         let n = pread(fd, buffer.baseAddress, min(buffer.count, 64), 0)
-        guard n >= 0 else { throw .unreadable(errnoText(errno)) }
+        guard n >= 0 else { throw .unreadable(errnoDescription(errno)) }
         return n
     }
 
@@ -59,7 +59,7 @@ struct OpenFile: ~Copyable {
             let n = pread(fd, buffer.baseAddress, buffer.count, off_t(total))
             if n < 0 {
                 if errno == EINTR { continue }
-                throw .unreadable(errnoText(errno))
+                throw .unreadable(errnoDescription(errno))
             }
             if n == 0 { break }
             digester.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
@@ -68,7 +68,7 @@ struct OpenFile: ~Copyable {
         }
         let digest = digester.finalize()
         var after = stat()
-        guard fstat(fd, &after) == 0 else { throw .unreadable(errnoText(errno)) }
+        guard fstat(fd, &after) == 0 else { throw .unreadable(errnoDescription(errno)) }
         if after.st_size != status.st_size || total != Int64(status.st_size)
             || after.st_mtim.tv_sec != status.st_mtim.tv_sec || after.st_mtim.tv_nsec != status.st_mtim.tv_nsec
             || after.st_ctim.tv_sec != status.st_ctim.tv_sec || after.st_ctim.tv_nsec != status.st_ctim.tv_nsec {
@@ -90,7 +90,7 @@ struct OpenFile: ~Copyable {
                 guard size > 0 else { return nil }
                 buffer = [UInt8](repeating: 0, count: size)
             case ENOTSUP: throw .xattrUnsupported
-            default: throw .unreadable("cannot read \(name): \(errnoText(errno))")
+            default: throw .unreadable("cannot read \(name): \(errnoDescription(errno))")
             }
         }
     }
@@ -102,7 +102,7 @@ struct OpenFile: ~Copyable {
             switch errno {
             case ENOTSUP: throw .xattrUnsupported
             case EPERM, EACCES: throw .xattrPermissionDenied
-            default: throw .xattrFailed(errnoText(errno))
+            default: throw .xattrFailed(errnoDescription(errno))
             }
         }
     }
@@ -112,7 +112,7 @@ extension OpenFile {
     /// Throws `.changedWhileReading` when size, mtime or ctime moved since the open.
     func checkUnchanged() throws(FileProblem) {
         var now = stat()
-        guard fstat(fd, &now) == 0 else { throw .unreadable(errnoText(errno)) }
+        guard fstat(fd, &now) == 0 else { throw .unreadable(errnoDescription(errno)) }
         if now.st_size != status.st_size
             || now.st_mtim.tv_sec != status.st_mtim.tv_sec || now.st_mtim.tv_nsec != status.st_mtim.tv_nsec
             || now.st_ctim.tv_sec != status.st_ctim.tv_sec || now.st_ctim.tv_nsec != status.st_ctim.tv_nsec {

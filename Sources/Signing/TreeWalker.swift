@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import SignetCrypto
 
 /// One regular file (an inode) found by the walk, with every path that names it.
 public struct WalkedFile: Sendable {
@@ -63,7 +64,7 @@ public struct TreeWalker: Sendable {
             var st = stat()
             let rc = root.withCString { lstat($0, &st) }
             guard rc == 0 else {
-                result.failures.append(WalkFailure(path: root, reason: "cannot stat: \(errnoText(errno))"))
+                result.failures.append(WalkFailure(path: root, reason: "cannot stat: \(errnoDescription(errno))"))
                 continue
             }
             if st.st_mode & S_IFMT == S_IFDIR {
@@ -92,7 +93,7 @@ public struct TreeWalker: Sendable {
         var stack: [(FilePath, FilePath)] = [(root, FilePath("/"))]
         while let (dir, imageDir) = stack.popLast() {
             guard let handle = dir.withCString({ opendir($0) }) else {
-                result.failures.append(WalkFailure(path: dir, reason: "cannot read directory: \(errnoText(errno))"))
+                result.failures.append(WalkFailure(path: dir, reason: "cannot read directory: \(errnoDescription(errno))"))
                 continue
             }
             let dfd = dirfd(handle)
@@ -115,7 +116,7 @@ public struct TreeWalker: Sendable {
                 let rc = FilePath(bytes: name).withCString { fstatat(dfd, $0, &st, AT_SYMLINK_NOFOLLOW) }
                 guard rc == 0 else {
                     if errno != ENOENT {  // vanished between readdir and stat: nothing to sign
-                        result.failures.append(WalkFailure(path: path, reason: "cannot stat: \(errnoText(errno))"))
+                        result.failures.append(WalkFailure(path: path, reason: "cannot stat: \(errnoDescription(errno))"))
                     }
                     continue
                 }

@@ -66,7 +66,7 @@ extension Image {
             for part in path.split(separator: "/") {
                 prefix += (prefix.isEmpty || prefix == "/" ? "" : "/") + part
                 if mkdir(prefix, 0o755) != 0 && errno != EEXIST {
-                    throw UsageError("cannot create \(prefix): \(String(cString: strerror(errno)))")
+                    throw UsageError("cannot create \(prefix): \(errnoDescription(errno))")
                 }
             }
         }

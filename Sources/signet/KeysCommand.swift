@@ -55,7 +55,7 @@ enum KeyFiles {
     static func write(key: PrivateKey?, keyPassphrase: String?, certificate: Certificate,
                       directory: String, name: String, force: Bool) throws -> [String] {
         if mkdir(directory, 0o700) != 0 && errno != EEXIST {
-            throw UsageError("cannot create \(directory): \(String(cString: strerror(errno)))")
+            throw UsageError("cannot create \(directory): \(errnoDescription(errno))")
         }
         let keyPath = "\(directory)/\(name).key.pem"
         let pemPath = "\(directory)/\(name).crt.pem"

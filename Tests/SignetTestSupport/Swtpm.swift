@@ -3,34 +3,33 @@ import XCTest
 #if canImport(Glibc)
 import Glibc
 #endif
-import SignetTestSupport
 
 /// A real swtpm (TPM 2.0 simulator) for one test: TCP server and control
 /// ports picked free on loopback, state in a directory the caller owns,
 /// stopped by PID (SIGTERM, then SIGKILL after 5 s) in `stop()` and deinit.
-final class Swtpm {
-    let stateDir: String
-    private(set) var port: UInt16 = 0
-    private(set) var controlPort: UInt16 = 0
+public final class Swtpm {
+    public let stateDir: String
+    public private(set) var port: UInt16 = 0
+    public private(set) var controlPort: UInt16 = 0
     private var process: Process?
 
     /// The TCTI for TPMContext and for tpm2-tools `-T` / TPM2TOOLS_TCTI.
-    var tcti: String { "swtpm:host=127.0.0.1,port=\(port)" }
+    public var tcti: String { "swtpm:host=127.0.0.1,port=\(port)" }
 
     /// Skips the test when swtpm or tpm2-tools are not installed.
-    static func requireTools() throws {
+    public static func requireTools() throws {
         for tool in ["swtpm", "tpm2_pcrread", "tpm2_quote", "tpm2_checkquote"] where which(tool) == nil {
             throw XCTSkip("\(tool) is not installed (apt-get install swtpm swtpm-tools tpm2-tools libtss2-tcti-swtpm0)")
         }
     }
 
-    init(stateDir: String) { self.stateDir = stateDir }
+    public init(stateDir: String) { self.stateDir = stateDir }
 
     deinit { stop() }
 
     /// Starts swtpm on fresh free ports (retrying if another process takes one first)
     /// and waits until both ports accept connections.
-    func start() throws {
+    public func start() throws {
         precondition(process == nil, "swtpm already running")
         var lastError = ""
         for _ in 0..<5 {
@@ -65,14 +64,14 @@ final class Swtpm {
     }
 
     /// Stops swtpm (SIGTERM, then SIGKILL) and waits for it to exit.
-    func stop() {
+    public func stop() {
         guard let p = process else { return }
         process = nil
         Self.terminate(p)
     }
 
     /// Stops and starts again on the same state (a TPM power cycle: PCRs reset, seeds kept).
-    func restart() throws {
+    public func restart() throws {
         stop()
         try start()
     }
@@ -89,7 +88,7 @@ final class Swtpm {
     /// Runs a tpm2-tools program against this swtpm. Close any TPMContext first:
     /// a simulator without resource manager serves one connection at a time.
     @discardableResult
-    func tool(_ name: String, _ arguments: [String], in directory: String? = nil,
+    public func tool(_ name: String, _ arguments: [String], in directory: String? = nil,
               file: StaticString = #filePath, line: UInt = #line) throws -> ProcessResult {
         guard let path = which(name) else { throw XCTSkip("\(name) is not installed") }
         let result = try runProgram(path, arguments, environment: ["TPM2TOOLS_TCTI": tcti], currentDirectory: directory)
@@ -99,7 +98,7 @@ final class Swtpm {
 
     /// Two consecutive loopback ports (P, P+1) that were free a moment ago:
     /// the swtpm TCTI talks to the TPM on P and to the control channel on P+1.
-    static func freePortPair() throws -> (UInt16, UInt16) {
+    public static func freePortPair() throws -> (UInt16, UInt16) {
         for _ in 0..<50 {
             let fd = try bindLoopback(0)
             defer { close(fd) }
@@ -112,7 +111,7 @@ final class Swtpm {
     }
 
     /// A loopback port that was free a moment ago (and nothing listens on).
-    static func freePort() throws -> UInt16 {
+    public static func freePort() throws -> UInt16 {
         let fd = try bindLoopback(0)
         defer { close(fd) }
         return try boundPort(fd)
