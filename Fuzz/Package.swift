@@ -1,0 +1,17 @@
+// swift-tools-version:6.0
+// Fuzz targets for every parser that takes untrusted bytes (libFuzzer).
+// Build and run with tools/fuzz TARGET SECONDS; not part of the main build.
+import PackageDescription
+
+let package = Package(
+    name: "SignetFuzz",
+    dependencies: [.package(path: "signet")],  // a symlink to the repository root
+    targets: [
+        .target(name: "FuzzSupport"),
+        .executableTarget(name: "FuzzXattr", dependencies: ["FuzzSupport", .product(name: "IMAFormat", package: "signet")]),
+        .executableTarget(name: "FuzzMeasurementLog", dependencies: ["FuzzSupport", .product(name: "IMAFormat", package: "signet")]),
+        .executableTarget(name: "FuzzPolicy", dependencies: ["FuzzSupport", .product(name: "IMAFormat", package: "signet")]),
+        .executableTarget(name: "FuzzTPMStructures", dependencies: ["FuzzSupport", .product(name: "TPM", package: "signet")]),
+        .executableTarget(name: "FuzzManifest", dependencies: ["FuzzSupport", .product(name: "Signing", package: "signet")]),
+    ]
+)
