@@ -38,6 +38,8 @@ let package = Package(
         .target(name: "Policy", dependencies: ["IMAFormat", "Signing", "SignetCrypto"]),
         // TPM 2.0: tpm2-tss ESAPI wrapper and TPM structure parsing.
         .target(name: "TPM", dependencies: ["CTSS2", "SignetCrypto", "IMAFormat"]),
+        // Attestation: evidence, reference values, per-entry judgement, the verifier engine, Keylime interop.
+        .target(name: "Attestation", dependencies: ["IMAFormat", "SignetCrypto", "Signing", "TPM"], exclude: ["README.md"]),
         // Tree walk, parallel hash+sign pipeline, xattrs, provenance manifest, appraisal.
         .target(name: "Signing", dependencies: ["SignetCrypto", "IMAFormat", "CLinux"]),
         .executableTarget(
@@ -55,6 +57,7 @@ let package = Package(
         .testTarget(name: "SignetCryptoTests", dependencies: ["SignetCrypto", "IMAFormat", "SignetTestSupport"]),
         .testTarget(name: "SigningTests", dependencies: ["Signing", "SignetCrypto", "IMAFormat", "SignetTestSupport"]),
         .testTarget(name: "KeyringTests", dependencies: ["Keyring", "CKeyutils", "SignetCrypto", "SignetTestSupport"]),
+        .testTarget(name: "AttestationTests", dependencies: ["Attestation", "IMAFormat", "SignetCrypto", "Signing", "TPM", "SignetTestSupport"]),
         // TPM tests: the TPMTests target goes on the line below.
         .testTarget(name: "TPMTests", dependencies: ["TPM", "SignetCrypto", "IMAFormat", "SignetTestSupport"]),
         // Byte compatibility with evmctl (ima-evm-utils) and openssl, both ways.

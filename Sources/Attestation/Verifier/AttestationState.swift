@@ -1,0 +1,77 @@
+import IMAFormat
+import TPM
+
+/// What the verifier keeps about a node between rounds, so the next round
+/// checks only new log entries and can tell a reboot from a rollback: the
+/// TPM clock of the last verified quote, the log position verified up to
+/// (entry index and byte offset) and the PCR values the entries before it
+/// produce. Codable (JSON) for storage; written only after a passing round.
+public struct AttestationState: Sendable, Equatable, Codable {
+    /// The state format.
+    public var version: Int
+    /// TPMS_CLOCK_INFO.clock of the last verified quote (ms).
+    public var clock: UInt64
+    /// TPMS_CLOCK_INFO.resetCount: TPM resets, i.e. boots.
+    public var resetCount: UInt32
+    /// TPMS_CLOCK_INFO.restartCount: restarts (resume from hibernation) since the reset.
+    public var restartCount: UInt32
+    /// The node's boot id at that round (informational).
+    public var bootID: String
+    /// The node's kernel release at that round (informational).
+    public var kernelRelease: String
+    /// The next entry to verify: the agent sends the log from here.
+    public var nextEntry: Int
+    /// Byte offset of `nextEntry` in the node's binary log.
+    public var nextOffset: Int
+    /// PCR values after the entries before `nextEntry`: bank name → PCR index → hex.
+    public var pcrValues: [String: [String: String]]
+    /// The log's template digest algorithm and byte order, and the extend
+    /// mode: a later round must read the log the same way to resume.
+    public var templateDigestAlgorithm: String
+    public var byteOrder: String
+    public var extendMode: String
+
+    public static let currentVersion = 1
+
+    init(clock: TPMSAttest.ClockInfo, node: Evidence.NodeIdentity, checkpoint: MeasurementLogCheckpoint,
+         log: Evidence.Log, extendMode: PCRExtendMode) {
+        version = Self.currentVersion
+        self.clock = clock.clock
+        resetCount = clock.resetCount
+        restartCount = clock.restartCount
+        bootID = node.bootID
+        kernelRelease = node.kernelRelease
+        nextEntry = checkpoint.position.entryIndex
+        nextOffset = checkpoint.position.byteOffset
+        var values = [String: [String: String]]()
+        for (bank, pcrs) in checkpoint.pcrValues {
+            values[bank.name] = Dictionary(uniqueKeysWithValues: pcrs.map { ("\($0.key)", Hex.encode($0.value)) })
+        }
+        pcrValues = values
+        templateDigestAlgorithm = log.templateDigestAlgorithm.name
+        byteOrder = log.byteOrder == .littleEndian ? "little-endian" : "big-endian"
+        self.extendMode = Self.name(of: extendMode)
+    }
+
+    /// Where the log was verified up to, and the PCR values there; nil when a
+    /// stored value does not parse (the verifier then asks for the full log).
+    public var checkpoint: MeasurementLogCheckpoint? {
+        guard nextEntry >= 0, nextOffset >= 0 else { return nil }
+        var values = [HashAlgorithm: [UInt32: [UInt8]]]()
+        for (bankName, pcrs) in pcrValues {
+            guard let bank = HashAlgorithm(name: bankName) else { return nil }
+            var bankValues = [UInt32: [UInt8]]()
+            for (index, hex) in pcrs {
+                guard let pcr = UInt32(index), let value = Hex.decode(hex), value.count == bank.digestLength else { return nil }
+                bankValues[pcr] = value
+            }
+            values[bank] = bankValues
+        }
+        return MeasurementLogCheckpoint(position: LogPosition(entryIndex: nextEntry, byteOffset: nextOffset), pcrValues: values)
+    }
+
+    /// The extend mode's stored name.
+    static func name(of mode: PCRExtendMode) -> String {
+        mode == .paddedSHA1 ? "padded-sha1" : "per-bank"
+    }
+}

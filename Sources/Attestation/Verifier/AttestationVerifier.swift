@@ -1,0 +1,252 @@
+import IMAFormat
+import SignetCrypto
+import TPM
+
+/// The verifier engine: a pure function of (evidence, reference,
+/// expectations, previous state) to (verdict, new state), shared by the CLI
+/// and the verifier service. No I/O; safe to use from many tasks at once.
+///
+/// Checks, in order, stopping at the first that makes the rest meaningless:
+/// 1. the quote (`QuoteVerifier`): signature with the enrolled AK, TPM magic
+///    and quote type, extraData == nonce, the required PCRs covered,
+///    pcrDigest == H(supplied PCR values); the evidence must name that AK;
+/// 2. the TPM clock against the previous round (`resetCount`,
+///    `restartCount`, `clock` never backwards; a reset means a reboot, and
+///    then the log must start again at entry 0);
+/// 3. the log position: from entry 0, or exactly where the previous round
+///    stopped (then replay resumes from the saved PCR values);
+/// 4. replay of the log in every quoted bank of the IMA PCR (SHA-256, and
+///    SHA-1 or others when quoted), each entry's template digest checked,
+///    until the PCR equals the quoted value; entries after that point were
+///    logged after the quote and are left for the next round;
+/// 5. every replayed entry judged by `EntryJudge` (`boot_aggregate` against
+///    the quoted PCRs 0-9).
+///
+/// Failing entries are reported only when the replay reproduces the quote:
+/// before that, nothing in the log is authenticated.
+public struct AttestationVerifier: Sendable {
+    public let judge: EntryJudge
+    private let hashing: any IMAHashing
+
+    /// A verifier for one reference. Share `cache` between verifiers of a
+    /// fleet so each signature is checked once.
+    public init(reference: Reference, cache: SignatureCache = SignatureCache(), hashing: any IMAHashing = IMALogHashing()) {
+        judge = EntryJudge(reference: reference, cache: cache)
+        self.hashing = hashing
+    }
+
+    public var reference: Reference { judge.reference }
+
+    /// Verifies one round. Never throws: every problem is a reason in the verdict.
+    public func verify(_ evidence: Evidence, expecting expectations: AttestationExpectations,
+                       previous: AttestationState?) -> AttestationResult {
+        var verdict = Verdict(node: evidence.node)
+        func fail(_ reason: VerdictReason) -> AttestationResult {
+            verdict.reasons.append(reason)
+            return AttestationResult(verdict: verdict, state: previous)
+        }
+
+        // 1. The quote.
+        let akMismatch = Self.attestationKeyMismatch(evidence.attestationKey, expected: expectations.attestationKey)
+        let quote: VerifiedQuote
+        do {
+            switch expectations.attestationKey {
+            case .publicArea(let ak):
+                quote = try QuoteVerifier.verify(attest: evidence.quote.attest, signature: evidence.quote.signature, ak: ak,
+                                                 nonce: expectations.nonce, pcrs: evidence.pcrs,
+                                                 requiredSelection: expectations.requiredSelection)
+            case .publicKey(let key):
+                quote = try QuoteVerifier.verify(attest: evidence.quote.attest, signature: evidence.quote.signature, akKey: key,
+                                                 nonce: expectations.nonce, pcrs: evidence.pcrs,
+                                                 requiredSelection: expectations.requiredSelection)
+            }
+        } catch {
+            if let akMismatch { verdict.reasons.append(akMismatch) }
+            return fail(VerdictReason(code: VerdictCode(error.code), message: error.reason,
+                                      offset: error.structureError?.offset, field: error.structureError?.field))
+        }
+        if let akMismatch { return fail(akMismatch) }
+        let clockInfo = quote.attest.clockInfo
+        var imaValues = [HashAlgorithm: [UInt8]]()
+        for value in quote.pcrs where value.index == Int(expectations.imaPCR) {
+            if let bank = value.bank.hashAlgorithm { imaValues[bank] = value.digest }
+        }
+        verdict.quote = Verdict.QuoteSummary(
+            clock: clockInfo.clock, resetCount: clockInfo.resetCount, restartCount: clockInfo.restartCount,
+            safe: clockInfo.safe, firmwareVersion: quote.attest.firmwareVersion, imaPCR: expectations.imaPCR,
+            imaPCRValues: Dictionary(uniqueKeysWithValues: imaValues.map { ($0.key.name, $0.value) }))
+
+        // 2. The clock.
+        let transition: ClockCheck.Transition
+        switch ClockCheck.check(previous: previous, now: clockInfo) {
+        case .success(let t): transition = t
+        case .failure(let reason): return fail(reason)
+        }
+
+        // The IMA PCR must be quoted in a bank the verifier can hash.
+        guard !imaValues.isEmpty else {
+            return fail(VerdictReason(code: .imaPCRNotQuoted,
+                                      message: "the quote covers PCR \(expectations.imaPCR) in no bank this verifier can replay"))
+        }
+
+        // 3. Where the log starts.
+        let log = evidence.log
+        var replay: PCRReplay
+        switch Self.startReplay(log: log, transition: transition, previous: previous, expectations: expectations,
+                                banks: Array(imaValues.keys), kernelRelease: evidence.node.kernelRelease, hashing: hashing) {
+        case .success(let r): replay = r
+        case .failure(let reason): return fail(reason)
+        }
+        let target = PCRTarget(pcrIndex: expectations.imaPCR, values: imaValues)
+
+        // 4 and 5. Replay and judge.
+        let context = JudgeContext(bootAggregates: JudgeContext.bootAggregates(from: quote.pcrs, using: hashing),
+                                   kernelRelease: evidence.node.kernelRelease, imaPCR: expectations.imaPCR)
+        var summary = Verdict.LogSummary(firstEntry: log.start.entryIndex, judgedEntries: 0, verifiedThrough: nil,
+                                         unjudgedTrailingBytes: 0, acceptances: [:])
+        var failures = [EntryFailure]()
+        var parser = BinaryMeasurementLogParser(options: log.options, resumingAt: log.start)
+        parser.append(log.data)
+        var logProblem: VerdictReason?
+        var matched = replay.matches(target)
+        while !matched {
+            let next: MeasurementEntry?
+            do {
+                next = try parser.next()
+                if next == nil { try parser.finish() }
+            } catch {
+                logProblem = Self.reason(for: error)
+                break
+            }
+            guard let entry = next else { break }
+            do {
+                try replay.extend(entry)
+            } catch {
+                logProblem = Self.reason(for: error)
+                break
+            }
+            summary.judgedEntries += 1
+            switch judge.judge(entry, context: context) {
+            case .accepted(let acceptance): summary.acceptances[acceptance, default: 0] += 1
+            case .rejected(let failure): failures.append(failure)
+            }
+            matched = replay.matches(target)
+        }
+        verdict.log = summary
+        if let logProblem { return fail(logProblem) }
+        guard matched else {
+            let computed = target.values.keys.sorted { $0.rawValue < $1.rawValue }
+                .map { "\($0): \(Hex.encode(replay.value(ofPCR: target.pcrIndex, bank: $0)))" }.joined(separator: ", ")
+            let quoted = target.values.sorted { $0.key.rawValue < $1.key.rawValue }
+                .map { "\($0.key): \(Hex.encode($0.value))" }.joined(separator: ", ")
+            return fail(VerdictReason(
+                code: .logDoesNotMatchQuote,
+                message: "replaying the \(summary.judgedEntries) entries from entry \(log.start.entryIndex) never gives the quoted PCR \(target.pcrIndex) "
+                    + "(\(quoted)); after the last entry it is \(computed): entries were edited, removed, reordered or forged",
+                entryIndex: replay.entryCount))
+        }
+
+        summary.verifiedThrough = replay.entryCount
+        summary.unjudgedTrailingBytes = max(0, log.data.count - (replay.nextByteOffset - log.start.byteOffset))
+        verdict.log = summary
+        verdict.entryFailures = failures
+        if !failures.isEmpty {
+            return fail(VerdictReason(code: .entriesRejected,
+                                      message: "\(failures.count) of \(summary.judgedEntries) measurement(s) rejected"))
+        }
+        let state = AttestationState(clock: clockInfo, node: evidence.node, checkpoint: replay.checkpoint, log: log,
+                                     extendMode: replay.mode)
+        return AttestationResult(verdict: verdict, state: state)
+    }
+
+    // MARK: - Steps
+
+    /// A replay positioned where this round's log starts: from zeros at
+    /// entry 0, or from the previous round's checkpoint.
+    private static func startReplay(log: Evidence.Log, transition: ClockCheck.Transition, previous: AttestationState?,
+                                     expectations: AttestationExpectations, banks: [HashAlgorithm], kernelRelease: String,
+                                     hashing: any IMAHashing) -> Result<PCRReplay, VerdictReason> {
+        let start = log.start
+        if start.entryIndex == 0 {
+            let mode = expectations.extendMode ?? defaultExtendMode(kernelRelease: kernelRelease)
+            return .success(PCRReplay(banks: banks.sorted { $0.rawValue < $1.rawValue }, mode: mode,
+                                      storedDigestAlgorithm: log.templateDigestAlgorithm, hashing: hashing))
+        }
+        guard let previous, transition == .sameBoot || transition == .resumed else {
+            let why = transition == .reboot ? "the node rebooted (resetCount grew)" : "there is no previous round"
+            return .failure(VerdictReason(code: .logNotFromStart,
+                                          message: "the log starts at entry \(start.entryIndex), but \(why): send it from entry 0",
+                                          entryIndex: start.entryIndex, offset: start.byteOffset))
+        }
+        guard start.entryIndex == previous.nextEntry, start.byteOffset == previous.nextOffset else {
+            return .failure(VerdictReason(
+                code: .logGap,
+                message: "the log starts at entry \(start.entryIndex) (byte \(start.byteOffset)); the last round verified up to entry \(previous.nextEntry) (byte \(previous.nextOffset))",
+                entryIndex: start.entryIndex, offset: start.byteOffset))
+        }
+        let order = log.byteOrder == .littleEndian ? "little-endian" : "big-endian"
+        guard previous.templateDigestAlgorithm == log.templateDigestAlgorithm.name, previous.byteOrder == order else {
+            return .failure(VerdictReason(code: .stateMismatch,
+                                          message: "the log is \(log.templateDigestAlgorithm.name)/\(order); the state was made for \(previous.templateDigestAlgorithm)/\(previous.byteOrder): send it from entry 0"))
+        }
+        guard let checkpoint = previous.checkpoint else {
+            return .failure(VerdictReason(code: .stateMismatch, message: "the stored state's PCR values do not parse: send the log from entry 0"))
+        }
+        let missing = banks.filter { checkpoint.pcrValues[$0] == nil }
+        guard missing.isEmpty else {
+            return .failure(VerdictReason(code: .stateMismatch,
+                                          message: "the state has no \(missing.map(\.name).joined(separator: ", ")) values to resume from: send the log from entry 0"))
+        }
+        let mode: PCRExtendMode = previous.extendMode == AttestationState.name(of: .paddedSHA1) ? .paddedSHA1 : .perBankTemplateHash
+        do {
+            return .success(try PCRReplay(resumingFrom: checkpoint, mode: mode, storedDigestAlgorithm: log.templateDigestAlgorithm,
+                                          hashing: hashing))
+        } catch {
+            return .failure(VerdictReason(code: .stateMismatch, message: "the stored state cannot be resumed: \(error)"))
+        }
+    }
+
+    /// Linux 5.8 (commit 1ea973df6e21) extends each bank with its own template
+    /// hash; earlier kernels extend padded SHA-1. An unparsable release is
+    /// taken as recent. The choice only decides whether a replay can match the
+    /// signed quote, so an untrusted release cannot make a bad log pass.
+    public static func defaultExtendMode(kernelRelease: String) -> PCRExtendMode {
+        guard let version = KernelVersion(kernelRelease), version < KernelVersion(5, 8) else { return .perBankTemplateHash }
+        return .paddedSHA1
+    }
+
+    /// The verdict reason for a log parse or replay error.
+    private static func reason(for error: any Error) -> VerdictReason {
+        guard let error = error as? MeasurementLogError else {
+            return VerdictReason(code: .logMalformed, message: "\(error)")
+        }
+        let code: VerdictCode = error.code == .templateDigestMismatch ? .templateDigestMismatch : .logMalformed
+        return VerdictReason(code: code, message: error.description, entryIndex: error.entryIndex, offset: error.offset,
+                             field: error.field)
+    }
+
+    /// A reason when the evidence names another AK than the enrolled one.
+    private static func attestationKeyMismatch(_ named: Evidence.AttestationKey,
+                                               expected: AttestationExpectations.AttestationKey) -> VerdictReason? {
+        let expectedKey: PublicKey
+        do {
+            switch expected {
+            case .publicArea(let area): expectedKey = try area.publicKey()
+            case .publicKey(let key): expectedKey = key
+            }
+        } catch {
+            return nil  // QuoteVerifier reports an unusable enrolled AK
+        }
+        let namedKey: PublicKey
+        do {
+            namedKey = try named.publicKey()
+        } catch {
+            return VerdictReason(code: .akMismatch, message: "the evidence's AK cannot be read: \(error)", field: "ak")
+        }
+        guard namedKey.isSameKey(as: expectedKey) else {
+            return VerdictReason(code: .akMismatch, message: "the evidence names another attestation key than the one enrolled for this node",
+                                 field: "ak")
+        }
+        return nil
+    }
+}
