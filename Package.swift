@@ -45,7 +45,7 @@ let package = Package(
         .executableTarget(
             name: "signet",
             dependencies: [
-                "SignetCrypto", "IMAFormat", "Signing", "Keyring", "Policy", "TPM",
+                "SignetCrypto", "IMAFormat", "Signing", "Keyring", "Policy", "TPM", "Attestation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 

@@ -4,7 +4,9 @@ import Glibc
 import ArgumentParser
 import IMAFormat
 import SignetCrypto
+import Signing
 import TPM
+import Attestation
 
 struct Agent: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -13,7 +15,7 @@ struct Agent: ParsableCommand {
             The TPM is reached through a TCTI: --tcti, else $SIGNET_TCTI, else device:/dev/tpmrm0. \
             Examples: device:/dev/tpmrm0, swtpm:host=127.0.0.1,port=2321, mssim:host=127.0.0.1,port=2321.
             """,
-        subcommands: [Enroll.self])
+        subcommands: [Enroll.self, Quote.self])
 }
 
 /// Which TPM.
@@ -78,4 +80,72 @@ extension Agent {
 /// the user still wins.
 func quietTSS() {
     setenv("TSS2_LOG", "all+none", 0)
+}
+
+extension Agent {
+    struct Quote: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Quote the PCRs with the AK and write an evidence bundle for the verifier.",
+            discussion: """
+                Writes a signet-evidence JSON document (format in Sources/Attestation/README.md): \
+                the TPM quote over the PCR selection (default sha256:0-10) with the verifier's \
+                nonce, the PCR values, the AK public area, the IMA measurement log (whole, or from \
+                --from-entry on, for incremental rounds) and the node's kernel release and boot id.
+
+                Example: signet agent quote --ak /var/lib/signet --nonce 5f1c… --out evidence.json
+                """)
+
+        @OptionGroup var tpm: TCTIOptions
+        @Option(help: ArgumentHelp("Directory with the AK files written by 'agent enroll'.", valueName: "dir")) var ak: String
+        @Option(help: ArgumentHelp("The verifier's challenge, hex (1-64 bytes).", valueName: "hex")) var nonce: String
+        @Option(help: ArgumentHelp("Where to write the evidence.", valueName: "file")) var out: String
+        @Option(help: ArgumentHelp("The binary IMA log.", valueName: "file"))
+        var log = "/sys/kernel/security/ima/binary_runtime_measurements"
+        @Option(help: ArgumentHelp("Send the log from this entry on (the verifier has the ones before).", valueName: "n"))
+        var fromEntry = 0
+        @Option(help: ArgumentHelp("PCRs to quote, tpm2-tools syntax.", valueName: "banks")) var pcrs = "sha256:0-10"
+
+        func run() throws {
+            quietTSS()
+            try reportingErrors {
+                guard let nonceBytes = Hex.decode(nonce), (1...64).contains(nonceBytes.count) else {
+                    throw UsageError("--nonce must be 1-64 bytes of hex, not '\(nonce)'")
+                }
+                let selection: PCRSelection
+                do { selection = try PCRSelection(parsing: pcrs) } catch { throw UsageError("--pcrs '\(pcrs)': \(error)") }
+                let logBytes = try FileBytes.read(log, limit: 1 << 30)
+                let start = try Self.position(ofEntry: fromEntry, in: logBytes, source: log)
+                let key = try AttestationKey.load(from: ak)
+                let context = try TPMContext(tcti: tpm.tcti)
+                let quote = try context.quote(with: key, nonce: nonceBytes, selection: selection)
+                var uts = utsname()
+                uname(&uts)
+                let release = withUnsafeBytes(of: uts.release) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
+                let host = withUnsafeBytes(of: uts.nodename) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
+                let bootID = (try? FileBytes.read("/proc/sys/kernel/random/boot_id", limit: 64))
+                    .map { String(decoding: $0, as: UTF8.self).filter { !$0.isWhitespace } } ?? "unknown"
+                let evidence = Evidence(
+                    created: Manifest.timestamp(Int(time(nil))), nonce: nonceBytes,
+                    node: .init(kernelRelease: release, bootID: bootID, hostname: host),
+                    quote: .init(attest: quote.attest, signature: quote.signature), pcrs: quote.pcrs,
+                    attestationKey: .init(publicArea: key.publicArea, pem: String(decoding: try key.publicKey().spkiPEM, as: UTF8.self)),
+                    log: .init(data: Array(logBytes[start.byteOffset...]), start: start))
+                try FileBytes.writeAtomically(evidence.encoded(), to: out, mode: 0o644)
+                Console.out("quoted \(pcrs) with nonce \(nonce); \(logBytes.count - start.byteOffset) log bytes from entry \(start.entryIndex); wrote \(out)")
+            }
+        }
+
+        /// The byte offset of entry `n` (the log is parsed up to it; a log with fewer entries is an error).
+        static func position(ofEntry n: Int, in bytes: [UInt8], source: String) throws -> LogPosition {
+            guard n > 0 else { return .start }
+            var parser = BinaryMeasurementLogParser()
+            parser.append(bytes)
+            while parser.position.entryIndex < n {
+                guard try parser.next() != nil else {
+                    throw UsageError("\(source) has only \(parser.position.entryIndex) entries; --from-entry \(n) is past its end")
+                }
+            }
+            return parser.position
+        }
+    }
 }

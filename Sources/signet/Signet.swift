@@ -19,5 +19,5 @@ struct Signet: ParsableCommand {
               signet verify --cert keys-dev/ima.crt.pem rootfs/
             """,
         version: version,
-        subcommands: [Keys.self, Sign.self, Verify.self, Apply.self, ManifestCommand.self, KeyringCommand.self, PolicyCommand.self, Image.self, Agent.self])
+        subcommands: [Keys.self, Sign.self, Verify.self, Apply.self, ManifestCommand.self, KeyringCommand.self, PolicyCommand.self, Image.self, Agent.self, Attest.self, ReferenceCommand.self])
 }

@@ -20,6 +20,12 @@ finish() { echo "E2E-DONE"; sync; echo o > /proc/sysrq-trigger; sleep 5; }
 echo "E2E-STEP keyring"
 signet keyring load /etc/keys/ima/*.der 2>&1 | sed 's/^/E2E-LOG /'
 signet keyring list 2>&1 | sed 's/^/E2E-LOG /'
+# Attestation boots (signet.mode= on the kernel command line) run their own script.
+mode=$(sed -n 's/.*signet\.mode=\([a-z-]*\).*/\1/p' /proc/cmdline)
+case $mode in
+  attest|attest-unsigned) /sbin/attest.sh "$mode"; finish ;;
+esac
+
 # check NAME CONDITION-RESULT DETAIL: a marker for a step that is not an exec attempt.
 check() { if [ "$2" = 0 ]; then r=PASS; else r=FAIL; fi; echo "E2E-CASE name=$1 expect=check result=$r rc=$2 out=[$3] kernel=[]"; }
 

@@ -1,0 +1,170 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
+import ArgumentParser
+import Attestation
+import IMAFormat
+import SignetCrypto
+import Signing
+import TPM
+
+struct Attest: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Verifier side: check a node's evidence against the enterprise's keys and manifests.",
+        subcommands: [VerifyEvidence.self])
+}
+
+/// What a node is judged against, from the command line.
+struct ReferenceOptions: ParsableArguments {
+    @Option(name: .customLong("cert"), help: ArgumentHelp("Trusted IMA signing certificate (repeatable).", valueName: "file"))
+    var certs: [String] = []
+    @Option(name: .customLong("manifest"), help: ArgumentHelp("Provenance manifest whose digests are allowed at their paths (repeatable); its MANIFEST.sig must verify with a --cert.", valueName: "file"))
+    var manifests: [String] = []
+    @Option(name: .customLong("keylime-policy"), help: ArgumentHelp("A Keylime runtime policy (JSON) to judge by as well.", valueName: "file"))
+    var keylimePolicies: [String] = []
+    @Option(name: .customLong("exclude"), help: ArgumentHelp("Paths not judged, glob (repeatable).", valueName: "glob"))
+    var excludes: [String] = []
+    @Flag(help: "Accept SHA-1 file digests and signatures (off: SHA-1 is refused).") var allowSHA1 = false
+
+    /// Loads and checks everything (manifest signatures included) into one reference.
+    func load() throws -> (Reference, [Certificate]) {
+        let certificates = try certs.flatMap { try Certificate.loadAll(path: $0) }
+        var reference = Reference(trustStore: TrustStore(certificates), allowsSHA1: allowSHA1)
+        for path in manifests {
+            let bytes = try FileBytes.read(path, limit: 1 << 30)
+            let signaturePath = path + ".sig"
+            guard let signature = try? FileBytes.read(signaturePath) else {
+                throw UsageError("\(path): no signature at \(signaturePath); an unsigned manifest is not a reference")
+            }
+            _ = try ManifestSignature.verify(bytes, signature: signature, trusted: certificates, source: path)
+            reference.add(try Manifest(parsing: bytes, source: path))
+        }
+        for path in keylimePolicies {
+            let policy = try KeylimeRuntimePolicy(parsing: try FileBytes.read(path, limit: 1 << 30))
+            let imported = try policy.reference(trustStore: reference.trustStore)
+            for (p, digests) in imported.digests.byPath { for d in digests { reference.digests.allow(d, at: p) } }
+            for d in imported.digests.pathless { reference.digests.allowAnywhere(d) }
+            reference.excludes += imported.excludes
+            reference.keyrings = imported.keyrings
+            reference.verificationKeys += imported.verificationKeys
+        }
+        for glob in excludes { reference.excludes.append(try PathPattern.glob(glob)) }
+        return (reference, certificates)
+    }
+}
+
+extension Attest {
+    struct VerifyEvidence: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "verify",
+            abstract: "Verify an evidence bundle: quote, PCRs, log replay, boot_aggregate, then every entry.",
+            discussion: """
+                Checks in order: the quote's signature with the enrolled AK; magic and type; the \\
+                nonce; the PCR digest against the supplied values; the log replays to the quoted \\
+                PCR 10 (entries after the match are left for the next round); boot_aggregate \\
+                against PCRs 0-9; then each entry: signed by a trusted certificate, listed in a \\
+                manifest at its path, or excluded. With --state, a previous round's state is read \\
+                (clock and reboot checks, and only new entries are judged) and the new one written \\
+                after a pass. Exit 0 only on pass.
+
+                Example: signet attest verify evidence.json --nonce 5f1c… --ak ak.pem --cert ima.crt.pem --manifest m.jsonl
+                """)
+
+        @Argument(help: ArgumentHelp("The evidence bundle (signet-evidence JSON).", valueName: "evidence")) var evidence: String
+        @Option(help: ArgumentHelp("The nonce this round challenged the node with (hex).", valueName: "hex")) var nonce: String
+        @Option(help: ArgumentHelp("The node's enrolled AK: ak.pem, or ak.pub (TPM2B_PUBLIC).", valueName: "file")) var ak: String
+        @Option(help: ArgumentHelp("PCRs the quote must cover.", valueName: "banks")) var pcrs = "sha256:0-10"
+        @Option(help: ArgumentHelp("State file of this node: read if present, written after a pass.", valueName: "file")) var state: String?
+        @OptionGroup var reference: ReferenceOptions
+        @Flag(help: "Print the verdict as JSON.") var json = false
+
+        func run() throws {
+            let (parsed, expectations, previous, verifier): (Evidence, AttestationExpectations, AttestationState?, AttestationVerifier) = try reportingErrors {
+                guard let nonceBytes = Hex.decode(nonce), !nonceBytes.isEmpty else { throw UsageError("--nonce must be hex, not '\(nonce)'") }
+                let akBytes = try FileBytes.read(ak)
+                let akExpectation: AttestationExpectations.AttestationKey
+                if String(decoding: akBytes.prefix(64), as: UTF8.self).contains("-----BEGIN") {
+                    akExpectation = .publicKey(try PublicKey.decode(pem: akBytes, source: ak))
+                } else {
+                    akExpectation = .publicArea(try TPMPublic(tpm2bPublic: akBytes))
+                }
+                let selection: PCRSelection
+                do { selection = try PCRSelection(parsing: pcrs) } catch { throw UsageError("--pcrs '\(pcrs)': \(error)") }
+                let evidenceBytes = try FileBytes.read(evidence, limit: 256 << 20)
+                let parsed: Evidence
+                do { parsed = try Evidence.decode(evidenceBytes) } catch { throw UsageError("\(evidence): \(error)") }
+                var previous: AttestationState?
+                if let state, let bytes = try? FileBytes.read(state) {
+                    do { previous = try JSONDecoder().decode(AttestationState.self, from: Data(bytes)) } catch {
+                        throw UsageError("\(state): not a Signet attestation state: \(error)")
+                    }
+                }
+                let (ref, _) = try reference.load()
+                return (parsed, AttestationExpectations(nonce: nonceBytes, attestationKey: akExpectation, requiredSelection: selection),
+                        previous, AttestationVerifier(reference: ref))
+            }
+            let result = verifier.verify(parsed, expecting: expectations, previous: previous)
+            if json {
+                Console.write(1, String(decoding: result.verdict.jsonReport(), as: UTF8.self) + "\n")
+            } else {
+                Console.write(1, result.verdict.textReport())
+            }
+            if result.verdict.passed, let state, let newState = result.state {
+                try reportingErrors {
+                    let encoder = JSONEncoder()
+                    encoder.outputFormatting = [.sortedKeys]
+                    try FileBytes.writeAtomically(Array(try encoder.encode(newState)), to: state, mode: 0o600)
+                }
+            }
+            if !result.verdict.passed { throw Exit.someFailed }
+        }
+    }
+}
+
+struct ReferenceCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reference",
+        abstract: "Convert reference values to and from Keylime runtime policies.",
+        subcommands: [ExportKeylime.self, ImportKeylime.self])
+}
+
+extension ReferenceCommand {
+    struct ExportKeylime: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "export-keylime",
+            abstract: "Write a Keylime runtime policy from signed manifests and certificates.",
+            discussion: "Example: signet reference export-keylime --manifest m.jsonl --cert ima.crt.pem -o runtime-policy.json")
+        @OptionGroup var reference: ReferenceOptions
+        @Option(name: [.customShort("o"), .long], help: ArgumentHelp("Output file (default: stdout).", valueName: "file")) var output: String?
+
+        func run() throws {
+            try reportingErrors {
+                let (ref, _) = try reference.load()
+                let export = KeylimeRuntimePolicy.export(ref, timestamp: Manifest.timestamp(Int(time(nil))))
+                for w in export.warnings { Console.warning(w) }
+                let bytes = export.policy.encoded()
+                if let output { try FileBytes.writeAtomically(bytes, to: output, mode: 0o644) } else { Console.write(1, String(decoding: bytes, as: UTF8.self) + "\n") }
+            }
+        }
+    }
+
+    struct ImportKeylime: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "import-keylime",
+            abstract: "Check a Keylime runtime policy and summarize what it allows (use it with 'attest verify --keylime-policy').")
+        @Argument(help: ArgumentHelp("The Keylime runtime policy (JSON).", valueName: "file")) var policy: String
+
+        func run() throws {
+            try reportingErrors {
+                let parsed = try KeylimeRuntimePolicy(parsing: try FileBytes.read(policy, limit: 1 << 30))
+                let ref = try parsed.reference()
+                Console.out("\(policy): Keylime runtime policy v\(parsed.version): \(ref.digests.byPath.count) paths, \(ref.digests.count) digests, \(ref.excludes.count) excludes, \(ref.verificationKeys.count) verification keys")
+            }
+        }
+    }
+}
