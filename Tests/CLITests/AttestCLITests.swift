@@ -1,0 +1,135 @@
+import XCTest
+import Foundation
+import IMAFormat
+import SignetCrypto
+import SignetTestSupport
+
+/// `signet agent quote` + `signet attest verify` against a real swtpm: a log
+/// whose entries the test extends into PCR 10 with tpm2_pcrextend, as the
+/// kernel would, judged against a signed manifest.
+final class AttestCLITests: XCTestCase {
+    var dir: TempDir!
+    var swtpm: Swtpm!
+
+    override func setUpWithError() throws {
+        try Swtpm.requireTools()
+        dir = TempDir("signet-attest-cli")
+        dir.mkdir("state")
+        swtpm = Swtpm(stateDir: dir.url("state"))
+        try swtpm.start()
+    }
+
+    override func tearDown() {
+        swtpm?.stop()
+        swtpm = nil
+        super.tearDown()
+    }
+
+    /// An ima-ng entry: pcr 10, sha1 template digest, name, template data.
+    func entry(path: String, digest: [UInt8]) -> (bytes: [UInt8], sha256: [UInt8]) {
+        func field(_ b: [UInt8]) -> [UInt8] { withUnsafeBytes(of: UInt32(b.count).littleEndian, Array.init) + b }
+        let data = field(Array("sha256:".utf8) + [0] + digest) + field(Array(path.utf8) + [0])
+        let name = Array("ima-ng".utf8)
+        let bytes = withUnsafeBytes(of: UInt32(10).littleEndian, Array.init) + Digester.hash(data, .sha1)
+            + withUnsafeBytes(of: UInt32(name.count).littleEndian, Array.init) + name
+            + withUnsafeBytes(of: UInt32(data.count).littleEndian, Array.init) + data
+        return (bytes, Digester.hash(data, .sha256))
+    }
+
+    /// Appends entries to the log file and extends PCR 10 (sha256) with each, in order.
+    func measure(_ entries: [(bytes: [UInt8], sha256: [UInt8])], into log: String) throws {
+        var bytes = (try? FileBytes.read(log, limit: 1 << 24)) ?? []
+        for e in entries {
+            bytes += e.bytes
+            try swtpm.tool("tpm2_pcrextend", ["10:sha256=\(Hex.encode(e.sha256))"])
+        }
+        try FileBytes.writeAtomically(bytes, to: log, mode: 0o644)
+    }
+
+    func signet(_ args: [String]) throws -> ProcessResult { try runProgram(signetBinary, args) }
+
+    func testQuoteVerifyIncrementallyAndCatchAnUnknownProgram() throws {
+        // Keys, a signed tree and its manifest: the reference.
+        let keys = try KeyFixture(in: dir)
+        let a = dir.write("tree/usr/bin/a", "program a", mode: 0o755)
+        dir.write("tree/usr/bin/b", "program b", mode: 0o755)
+        let manifest = dir.url("m.jsonl")
+        XCTAssertEqual(try signet(["sign", "--key", keys.keyPath, "--cert", keys.certPath, "--manifest", manifest, dir.url("tree")]).status, 0)
+        let agent = dir.url("agent")
+        let enroll = try signet(["agent", "enroll", "--tcti", swtpm.tcti, "--out", agent])
+        XCTAssertEqual(enroll.status, 0, enroll.output)
+
+        // The node boots: boot_aggregate over PCRs 0-9 (all zero on a fresh swtpm), then runs a and b.
+        let log = dir.url("binary_runtime_measurements")
+        let bootAggregate = Digester.hash([UInt8](repeating: 0, count: 32 * 10), .sha256)
+        try measure([entry(path: "boot_aggregate", digest: bootAggregate),
+                     entry(path: "/usr/bin/a", digest: Digester.hash(try FileBytes.read(a), .sha256)),
+                     entry(path: "/usr/bin/b", digest: Digester.hash(Array("program b".utf8), .sha256))], into: log)
+        let state = dir.url("node.state")
+        let reference = ["--cert", keys.certPath, "--manifest", manifest]
+
+        let nonce1 = "00112233445566778899"
+        let q1 = try signet(["agent", "quote", "--tcti", swtpm.tcti, "--ak", agent, "--nonce", nonce1, "--log", log, "--out", dir.url("e1.json")])
+        XCTAssertEqual(q1.status, 0, q1.output)
+        let v1 = try signet(["attest", "verify", dir.url("e1.json"), "--nonce", nonce1, "--ak", "\(agent)/ak.pem", "--state", state, "--json"] + reference)
+        XCTAssertEqual(v1.status, 0, v1.output)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: state), "a pass writes the node's state")
+        var st = stat()
+        XCTAssertEqual(stat(state, &st), 0)
+        XCTAssertEqual(st.st_mode & 0o077, 0)
+
+        // The same evidence checked against another nonce: a replayed quote.
+        let replay = try signet(["attest", "verify", dir.url("e1.json"), "--nonce", "ffeeddccbbaa99887766", "--ak", "\(agent)/ak.pem"] + reference)
+        XCTAssertEqual(replay.status, 1, replay.output)
+        XCTAssertTrue(replay.stdout.contains("[nonce-mismatch]"), replay.stdout)
+
+        // Later something not in the manifest runs; the agent sends only the new entries.
+        try measure([entry(path: "/tmp/dropper", digest: Digester.hash(Array("evil".utf8), .sha256))], into: log)
+        let nonce2 = "0a0b0c0d0e0f10111213"
+        let q2 = try signet(["agent", "quote", "--tcti", swtpm.tcti, "--ak", agent, "--nonce", nonce2, "--log", log,
+                             "--from-entry", "3", "--out", dir.url("e2.json")])
+        XCTAssertEqual(q2.status, 0, q2.output)
+        let v2 = try signet(["attest", "verify", dir.url("e2.json"), "--nonce", nonce2, "--ak", "\(agent)/ak.pem", "--state", state] + reference)
+        XCTAssertEqual(v2.status, 1, v2.output)
+        XCTAssertTrue(v2.stdout.contains("/tmp/dropper"), v2.stdout)
+        XCTAssertFalse(v2.stdout.contains("/usr/bin/a"), "entries verified in the previous round are not judged again: \(v2.stdout)")
+        // Without the state, an incremental log cannot be replayed from zero: refused, never a pass.
+        let stateless = try signet(["attest", "verify", dir.url("e2.json"), "--nonce", nonce2, "--ak", "\(agent)/ak.pem"] + reference)
+        XCTAssertEqual(stateless.status, 1, stateless.output)
+        // The operator excludes /tmp: the same round passes.
+        let excluded = try signet(["attest", "verify", dir.url("e2.json"), "--nonce", nonce2, "--ak", "\(agent)/ak.pem", "--state", state, "--exclude", "/tmp/*"] + reference)
+        XCTAssertEqual(excluded.status, 0, excluded.output)
+
+        // Evidence with a field missing: a clear input error, exit 2.
+        var doc = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(try FileBytes.read(dir.url("e1.json")))) as? [String: Any])
+        doc.removeValue(forKey: "quote")
+        try JSONSerialization.data(withJSONObject: doc).write(to: URL(fileURLWithPath: dir.url("broken.json")))
+        let broken = try signet(["attest", "verify", dir.url("broken.json"), "--nonce", nonce1, "--ak", "\(agent)/ak.pem"] + reference)
+        XCTAssertEqual(broken.status, 2, broken.output)
+        XCTAssertTrue(broken.stderr.contains("quote"), broken.stderr)
+        // An unsigned manifest is not a reference.
+        unlink(manifest + ".sig")
+        let unsigned = try signet(["attest", "verify", dir.url("e1.json"), "--nonce", nonce1, "--ak", "\(agent)/ak.pem"] + reference)
+        XCTAssertEqual(unsigned.status, 2, unsigned.output)
+        XCTAssertTrue(unsigned.stderr.contains("unsigned manifest"), unsigned.stderr)
+    }
+
+    func testKeylimeExportOfASignedManifestImportsBack() throws {
+        let keys = try KeyFixture(in: dir)
+        dir.write("tree/usr/bin/a", "a", mode: 0o755)
+        let manifest = dir.url("m.jsonl")
+        XCTAssertEqual(try signet(["sign", "--key", keys.keyPath, "--cert", keys.certPath, "--manifest", manifest, dir.url("tree")]).status, 0)
+        let out = dir.url("runtime-policy.json")
+        let export = try signet(["reference", "export-keylime", "--cert", keys.certPath, "--manifest", manifest, "-o", out])
+        XCTAssertEqual(export.status, 0, export.output)
+        let policy = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(try FileBytes.read(out))) as? [String: Any])
+        let digests = try XCTUnwrap(policy["digests"] as? [String: [String]])
+        XCTAssertEqual(digests["/usr/bin/a"], [Hex.encode(Digester.hash(Array("a".utf8), .sha256))])
+        let back = try signet(["reference", "import-keylime", out])
+        XCTAssertEqual(back.status, 0, back.output)
+        XCTAssertTrue(back.stdout.contains("1 paths"), back.stdout)
+        let junk = dir.write("junk.json", "{\"meta\": {}}")
+        let bad = try signet(["reference", "import-keylime", junk])
+        XCTAssertEqual(bad.status, 2, bad.output)
+    }
+}
