@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "Keyring", targets: ["Keyring"]),
         .library(name: "Policy", targets: ["Policy"]),
         .library(name: "TPM", targets: ["TPM"]),
+        .library(name: "Attestation", targets: ["Attestation"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
