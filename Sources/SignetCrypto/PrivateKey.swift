@@ -8,17 +8,26 @@ public final class PrivateKey: @unchecked Sendable {
     let pkey: OpaquePointer
     /// Where the key came from, for messages.
     public let source: String
+    /// Set for keys held in a PKCS#11 token: signing goes through this engine, one call at a time.
+    let engine: PKCS11Engine?
 
-    init(owning pkey: OpaquePointer, source: String) {
+    init(owning pkey: OpaquePointer, source: String, engine: PKCS11Engine? = nil) {
         self.pkey = pkey
         self.source = source
+        self.engine = engine
     }
+
+    /// Whether the key stays in a PKCS#11 token (loaded from a `pkcs11:` URI).
+    public var isHardwareBacked: Bool { engine != nil }
 
     deinit { EVP_PKEY_free(pkey) }
 
     /// Loads a PEM private key (PKCS#8, PKCS#1 or SEC1; encrypted or not).
     /// The passphrase comes from the caller (environment or file), never a prompt.
+    /// A `pkcs11:` URI instead of a path loads a key that stays in a token
+    /// (see `loadPKCS11`); then `passphrase` is the token PIN.
     public static func load(path: String, passphrase: String?) throws -> PrivateKey {
+        if PKCS11URI.isPKCS11(path) { return try loadPKCS11(uri: path, pin: passphrase) }
         let bytes = try FileBytes.read(path)
         return try PrivateKey(pem: bytes, passphrase: passphrase, source: path)
     }
@@ -116,7 +125,8 @@ public final class PrivateKey: @unchecked Sendable {
 
     /// RSA-2048 / ECDSA P-256 …; throws for a key type the kernel cannot verify.
     public func algorithm() throws -> KeyAlgorithm {
-        guard let a = KeyInfo.algorithm(of: pkey) else {
+        // An engine key may not answer parameter queries: ask its public half.
+        guard let a = KeyInfo.algorithm(of: pkey) ?? (engine != nil ? publicKey.algorithm : nil) else {
             throw CryptoError(.unsupportedKey, path: source,
                               "unsupported key type (IMA verifies RSA and ECDSA P-256/P-384 only)")
         }
@@ -127,6 +137,11 @@ public final class PrivateKey: @unchecked Sendable {
     /// `algorithm`, or ECDSA returning DER `SEQUENCE{r,s}` — what the kernel's
     /// `asymmetric_verify` checks.
     public func sign(digest: [UInt8], algorithm: HashAlgorithm) throws -> [UInt8] {
+        if let engine { return try signSerialized(engine, digest: digest, algorithm: algorithm) }
+        return try signUnserialized(digest: digest, algorithm: algorithm)
+    }
+
+    func signUnserialized(digest: [UInt8], algorithm: HashAlgorithm) throws -> [UInt8] {
         guard let ctx = EVP_PKEY_CTX_new(pkey, nil) else { throw CryptoError.openssl("out of memory") }
         defer { EVP_PKEY_CTX_free(ctx) }
         guard EVP_PKEY_sign_init(ctx) == 1 else { throw CryptoError.openssl("cannot sign with \(source)") }

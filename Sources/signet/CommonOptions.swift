@@ -68,7 +68,7 @@ struct RunOptions: ParsableArguments {
 
 /// The signing key, its certificate and the digest: shared by `sign` and `image prepare`.
 struct SigningKeyOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Private signing key (PEM).", valueName: "file")) var key: String
+    @Option(help: ArgumentHelp("Private signing key: a PEM file, or a PKCS#11 URI (pkcs11:token=…;object=…) whose PIN comes from SIGNET_PKCS11_PIN or --passphrase-file.", valueName: "file|uri")) var key: String
     @Option(help: ArgumentHelp("The key's IMA signing certificate; gives the keyid.", valueName: "file")) var cert: String
     @Option(name: .customLong("hash"), help: "Digest algorithm.") var hashAlgorithm: HashAlgorithm = .sha256
     @OptionGroup var passphrase: PassphraseOptions
