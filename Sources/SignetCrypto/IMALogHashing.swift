@@ -21,8 +21,13 @@ public struct IMALogHashing: IMAHashing {
 
     public func hash(_ algorithm: HashAlgorithm, _ parts: [[UInt8]]) -> [UInt8] {
         cache.digesters.withLock { digesters in
-            let digester = digesters[algorithm] ?? Digester(algorithm)
-            digesters[algorithm] = digester
+            let digester: Digester
+            if let known = digesters[algorithm] {
+                digester = known
+            } else {
+                digester = Digester(algorithm)
+                digesters[algorithm] = digester
+            }
             for part in parts { digester.update(part) }
             return digester.finalize()
         }

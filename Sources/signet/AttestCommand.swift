@@ -16,7 +16,7 @@ import TPM
 struct Attest: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Verifier side: check a node's evidence against the enterprise's keys and manifests.",
-        subcommands: [VerifyEvidence.self])
+        subcommands: [VerifyEvidence.self, CheckLog.self])
 }
 
 /// What a node is judged against, from the command line.

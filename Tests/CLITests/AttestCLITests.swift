@@ -132,4 +132,29 @@ final class AttestCLITests: XCTestCase {
         let bad = try signet(["reference", "import-keylime", junk])
         XCTAssertEqual(bad.status, 2, bad.output)
     }
+
+    func testCheckLogJudgesALogOffline() throws {
+        let keys = try KeyFixture(in: dir)
+        let a = dir.write("tree/usr/bin/a", "program a", mode: 0o755)
+        let manifest = dir.url("m.jsonl")
+        XCTAssertEqual(try signet(["sign", "--key", keys.keyPath, "--cert", keys.certPath, "--manifest", manifest, dir.url("tree")]).status, 0)
+        let good = entry(path: "/usr/bin/a", digest: Digester.hash(try FileBytes.read(a), .sha256))
+        let log = dir.write("log.bin", good.bytes)
+        // PCR 10 (sha256) after that one entry.
+        let pcr10 = Digester.hash([UInt8](repeating: 0, count: 32) + good.sha256, .sha256)
+        let ok = try signet(["attest", "check-log", log, "--cert", keys.certPath, "--manifest", manifest, "--pcr10", "sha256:\(Hex.encode(pcr10))"])
+        XCTAssertEqual(ok.status, 0, ok.output)
+        let wrongPCR = try signet(["attest", "check-log", log, "--cert", keys.certPath, "--manifest", manifest, "--pcr10", "sha256:\(String(repeating: "00", count: 32))"])
+        XCTAssertEqual(wrongPCR.status, 1, wrongPCR.output)
+        let evil = entry(path: "/tmp/evil", digest: Digester.hash(Array("evil".utf8), .sha256))
+        let bad = dir.write("bad.bin", good.bytes + evil.bytes)
+        let r = try signet(["attest", "check-log", bad, "--cert", keys.certPath, "--manifest", manifest])
+        XCTAssertEqual(r.status, 1, r.output)
+        XCTAssertTrue(r.output.contains("/tmp/evil"), r.output)
+        XCTAssertFalse(r.output.contains("FAIL /usr/bin/a"), r.output)
+        let truncated = dir.write("trunc.bin", Array(good.bytes.dropLast(3)))
+        let t = try signet(["attest", "check-log", truncated, "--cert", keys.certPath, "--manifest", manifest])
+        XCTAssertNotEqual(t.status, 0, t.output)
+        XCTAssertTrue(t.output.contains("entry 0") && t.output.contains("log ends inside the entry"), t.output)
+    }
 }

@@ -140,6 +140,7 @@ public struct EntryJudge: Sendable {
         case .failed(_, let reason): signatureNote = "; signature: \(reason)"
         default: signatureNote = "; no signature"
         }
+        if reference.digests.allows(digest.digest, at: path.bytes) == true { return .accepted(.manifest) }
         if let listed = reference.digests.digests(at: path) {
             if listed.contains(digest.digest) { return .accepted(.manifest) }
             let known = listed.prefix(3).map(Hex.encode).sorted().joined(separator: ", ")

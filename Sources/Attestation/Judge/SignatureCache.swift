@@ -9,7 +9,8 @@ import Synchronization
 /// Only successful verifications are kept, with the fingerprint of the key
 /// that verified them; a hit counts only while that key is still trusted by
 /// the reference in use, so removing a certificate takes effect at once.
-/// Thread-safe. When `capacity` is reached the cache is emptied and refills.
+/// Thread-safe. When `capacity` is reached the cache is emptied and refills;
+/// a capacity of 0 keeps nothing (every signature is verified every time).
 public final class SignatureCache: Sendable {
     /// Hit and miss counters, for tests and metrics.
     public struct Statistics: Sendable, Equatable {
@@ -23,6 +24,15 @@ public final class SignatureCache: Sendable {
         let algorithm: HashAlgorithm
         let digest: [UInt8]
         let signature: [UInt8]
+
+        // Hashes the bytes as blocks: the synthesized Array hashing feeds a
+        // 256-byte RSA signature to the hasher one byte at a time.
+        func hash(into hasher: inout Hasher) {
+            hasher.combine(keyID)
+            hasher.combine(algorithm)
+            digest.withUnsafeBytes { hasher.combine(bytes: $0) }
+            signature.withUnsafeBytes { hasher.combine(bytes: $0) }
+        }
     }
 
     private struct State {
@@ -36,12 +46,13 @@ public final class SignatureCache: Sendable {
     private let state = Mutex(State())
 
     public init(capacity: Int = 250_000) {
-        self.capacity = max(1, capacity)
+        self.capacity = max(0, capacity)
     }
 
     /// The fingerprint of the key that verified this signature before, if any.
     func signer(of key: Key) -> [UInt8]? {
-        state.withLock { state in
+        if capacity == 0 { return nil }
+        return state.withLock { state in
             if let signer = state.verified[key] {
                 state.hits += 1
                 return signer
@@ -53,6 +64,7 @@ public final class SignatureCache: Sendable {
 
     /// Records a verified signature.
     func remember(_ key: Key, signer: [UInt8]) {
+        if capacity == 0 { return }
         state.withLock { state in
             if state.verified.count >= capacity { state.verified.removeAll(keepingCapacity: true) }
             state.verified[key] = signer

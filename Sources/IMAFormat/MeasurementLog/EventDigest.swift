@@ -55,8 +55,14 @@ public struct EventDigest: Hashable, Sendable, CustomStringConvertible {
     /// The algorithm, when it is one `HashAlgorithm` knows. An empty name with
     /// a 20-byte digest is the legacy SHA-1 form.
     public var algorithm: HashAlgorithm? {
-        if algorithmName.isEmpty { return digest.count == 20 ? .sha1 : nil }
-        return HashAlgorithm(name: algorithmName)
+        switch algorithmName {  // the names kernels write, without lower-casing a copy
+        case "": return digest.count == 20 ? .sha1 : nil
+        case "sha256": return .sha256
+        case "sha1": return .sha1
+        case "sha384": return .sha384
+        case "sha512": return .sha512
+        default: return HashAlgorithm(name: algorithmName)
+        }
     }
 
     /// The text before the NUL, colon(s) included: `sha256:` or `ima:sha256:`.

@@ -57,18 +57,25 @@ public struct PCRReplay: Sendable {
     /// Throws `outOfSequence` if the entry is not the next one, and
     /// `templateDigestMismatch` if its data does not hash to its stored digest.
     public mutating func extend(_ entry: MeasurementEntry) throws {
-        guard entry.position.entryIndex == entryCount else {
-            throw MeasurementLogError.outOfSequence(entry: entry.position.entryIndex, offset: entry.position.byteOffset,
-                                                    expected: entryCount)
-        }
         // Each template hash is computed once, for the check and for the extends.
         var templateHashes = [HashAlgorithm: [UInt8]]()
         let hashing = self.hashing
-        func templateHash(_ algorithm: HashAlgorithm) -> [UInt8] {
+        try extend(entry) { algorithm in
             if let known = templateHashes[algorithm] { return known }
             let computed = entry.templateHash(algorithm, using: hashing)
             templateHashes[algorithm] = computed
             return computed
+        }
+    }
+
+    /// Same as `extend(_:)`, with the entry's template hashes supplied by the
+    /// caller (computed ahead, e.g. in parallel): `templateHash(algorithm)`
+    /// must return `entry.templateHash(algorithm, using:)`. The stored
+    /// template digest is still checked against it.
+    public mutating func extend(_ entry: MeasurementEntry, templateHash: (HashAlgorithm) -> [UInt8]) throws {
+        guard entry.position.entryIndex == entryCount else {
+            throw MeasurementLogError.outOfSequence(entry: entry.position.entryIndex, offset: entry.position.byteOffset,
+                                                    expected: entryCount)
         }
         if !entry.isViolation {
             let computed = templateHash(storedDigestAlgorithm)
@@ -85,6 +92,14 @@ public struct PCRReplay: Sendable {
         }
         entryCount += 1
         nextByteOffset = entry.position.byteOffset + entry.encodedLength
+    }
+
+    /// The template hashes `extend` needs for a (non-violation) entry: the
+    /// stored digest's algorithm, and each bank's (per-bank mode) or SHA-1.
+    public var templateHashAlgorithms: [HashAlgorithm] {
+        var needed = [storedDigestAlgorithm]
+        for bank in (mode == .perBankTemplateHash ? banks : [.sha1]) where !needed.contains(bank) { needed.append(bank) }
+        return needed
     }
 
     /// The current value of a PCR in a bank (zeros if never extended).

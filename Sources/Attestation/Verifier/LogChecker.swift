@@ -1,0 +1,172 @@
+import Dispatch
+import IMAFormat
+import SignetCrypto
+import Synchronization
+
+/// Offline check of a binary IMA log without a quote: replays the IMA PCR in
+/// every bank asked for (each entry's stored template digest checked) and
+/// judges every entry with `EntryJudge`. Nothing in the log is authenticated
+/// by a TPM here: compare `pcrValues` with trusted values (`matches`) to know
+/// the log is the one a node's PCR 10 holds.
+///
+/// Feed bytes in chunks with `append(_:)` and call `finish()` at the end:
+/// entries are parsed and processed in batches, so memory stays at about one
+/// batch whatever the log's length. Template hashes and judgements of a batch
+/// are computed on `jobs` threads (each with its own hashing state); the PCR
+/// extends, which depend on the previous value, run in log order afterwards.
+public struct LogChecker {
+    /// The outcome so far.
+    public struct Summary: Sendable {
+        public var entries = 0
+        public var acceptances: [Acceptance: Int] = [:]
+        /// The first `maxStoredFailures` failures (all are counted in `failureCount`).
+        public var failures: [EntryFailure] = []
+        public var failureCount = 0
+        /// A parse or replay error that stopped the check.
+        public var logProblem: MeasurementLogError?
+    }
+
+    public let judge: EntryJudge
+    public let context: JudgeContext
+    public let jobs: Int
+    public let batchSize: Int
+    public let maxStoredFailures: Int
+    public private(set) var summary = Summary()
+    private var parser: BinaryMeasurementLogParser
+    private var replay: PCRReplay
+    private let workerHashing: [IMALogHashing]
+    private let hashAlgorithms: [HashAlgorithm]
+    private var pending: [MeasurementEntry] = []
+    /// The judge behind one reference, so worker closures capture a pointer
+    /// instead of copying (and retaining every field of) the judge per entry.
+    private final class JudgeBox: Sendable {
+        let judge: EntryJudge
+        let context: JudgeContext
+        init(judge: EntryJudge, context: JudgeContext) { self.judge = judge; self.context = context }
+    }
+    private let box: JudgeBox
+
+    public init(judge: EntryJudge, context: JudgeContext = JudgeContext(), options: MeasurementLogOptions = MeasurementLogOptions(),
+                banks: [HashAlgorithm] = [.sha1, .sha256], mode: PCRExtendMode = .perBankTemplateHash,
+                jobs: Int = 1, batchSize: Int = 4096, maxStoredFailures: Int = 1000) {
+        self.judge = judge
+        self.context = context
+        self.jobs = max(1, jobs)
+        self.batchSize = max(1, batchSize)
+        self.maxStoredFailures = maxStoredFailures
+        box = JudgeBox(judge: judge, context: context)
+        parser = BinaryMeasurementLogParser(options: options)
+        replay = PCRReplay(banks: banks, mode: mode, storedDigestAlgorithm: options.templateDigestAlgorithm,
+                           hashing: IMALogHashing())
+        workerHashing = (0..<max(1, jobs)).map { _ in IMALogHashing() }
+        hashAlgorithms = replay.templateHashAlgorithms
+        pending.reserveCapacity(self.batchSize)
+    }
+
+    /// The replayed value of the IMA PCR in a bank.
+    public func pcrValue(bank: HashAlgorithm) -> [UInt8] { replay.value(ofPCR: context.imaPCR, bank: bank) }
+
+    /// The banks replayed.
+    public var banks: [HashAlgorithm] { replay.banks }
+
+    /// Whether the check stopped on a malformed log.
+    public var stopped: Bool { summary.logProblem != nil }
+
+    /// Adds log bytes and processes every complete batch.
+    public mutating func append<C: Collection>(_ bytes: C) where C.Element == UInt8 {
+        guard !stopped else { return }
+        parser.append(bytes)
+        pull()
+    }
+
+    /// Declares the end of the log and processes what is left.
+    public mutating func finish() {
+        guard !stopped else { return }
+        pull()
+        do {
+            try parser.finish()
+        } catch let error as MeasurementLogError {
+            flush()
+            if summary.logProblem == nil { summary.logProblem = error }
+            return
+        } catch {}
+        flush()
+    }
+
+    private mutating func pull() {
+        while true {
+            let entry: MeasurementEntry?
+            do {
+                entry = try parser.next()
+            } catch let error as MeasurementLogError {
+                flush()
+                if summary.logProblem == nil { summary.logProblem = error }
+                return
+            } catch {
+                return
+            }
+            guard let entry else { return }
+            pending.append(entry)
+            if pending.count >= batchSize { flush() }
+        }
+    }
+
+    /// Per entry of a batch: its template hashes (in `hashAlgorithms` order) and its judgement.
+    private struct Worked {
+        var hashes: [[UInt8]]
+        var judgement: EntryJudgement
+    }
+
+    private mutating func flush() {
+        guard !pending.isEmpty, !stopped else { pending.removeAll(keepingCapacity: true); return }
+        let entries = pending
+        let algorithms = hashAlgorithms
+        let box = self.box
+        let hashers = workerHashing
+        let count = entries.count
+        let slices = min(jobs, count)
+        var results = [Worked?](repeating: nil, count: count)
+        results.withUnsafeMutableBufferPointer { out in
+            nonisolated(unsafe) let out = out
+            let work: @Sendable (Int) -> Void = { slice in
+                let hashing = hashers[slice]
+                let lower = count * slice / slices
+                let upper = count * (slice + 1) / slices
+                entries.withUnsafeBufferPointer { entries in
+                    for i in lower..<upper {
+                        let hashes = entries[i].isViolation ? [] : algorithms.map { entries[i].templateHash($0, using: hashing) }
+                        out[i] = Worked(hashes: hashes, judgement: box.judge.judge(entries[i], context: box.context))
+                    }
+                }
+            }
+            if slices == 1 {
+                work(0)
+            } else {
+                DispatchQueue.concurrentPerform(iterations: slices, execute: work)
+            }
+        }
+        let fallback = workerHashing[0]
+        for i in 0..<count {
+            let worked = results[i]!
+            do {
+                try replay.extend(entries[i]) { algorithm in
+                    if let k = algorithms.firstIndex(of: algorithm), k < worked.hashes.count { return worked.hashes[k] }
+                    return entries[i].templateHash(algorithm, using: fallback)
+                }
+            } catch let error as MeasurementLogError {
+                summary.logProblem = error
+                break
+            } catch {
+                break
+            }
+            summary.entries += 1
+            switch worked.judgement {
+            case .accepted(let acceptance): summary.acceptances[acceptance, default: 0] += 1
+            case .rejected(let failure):
+                summary.failureCount += 1
+                if summary.failures.count < maxStoredFailures { summary.failures.append(failure) }
+            }
+        }
+        pending.removeAll(keepingCapacity: true)
+    }
+}

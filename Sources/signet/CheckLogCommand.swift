@@ -1,0 +1,158 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
+import ArgumentParser
+import Attestation
+import IMAFormat
+import SignetCrypto
+import Signing
+
+extension Attest {
+    struct CheckLog: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "check-log",
+            abstract: "Judge a binary IMA log offline (no quote): replay PCR 10, then every entry.",
+            discussion: """
+                Replays the IMA PCR in the sha1 and sha256 banks (each entry's template digest \\
+                checked), compares the result with --pcr10 when given, and judges every entry as \\
+                'attest verify' does: signed by a trusted certificate, listed in a manifest at its \\
+                path, or excluded. Without a quote nothing proves the log is a node's: pass the \\
+                PCR 10 values you trust with --pcr10. A boot_aggregate entry cannot be checked \\
+                without the quoted PCRs 0-9 and is reported. Exit 0 only when every entry passes \\
+                (and the PCR values match, when given).
+
+                Example: signet attest check-log /sys/kernel/security/ima/binary_runtime_measurements --cert ima.crt.pem --manifest m.jsonl
+                """)
+
+        @Argument(help: ArgumentHelp("The binary IMA log (binary_runtime_measurements).", valueName: "log")) var log: String
+        @Option(name: .customLong("pcr10"), help: ArgumentHelp("Expected PCR 10 after the whole log: HEX (bank by length) or BANK:HEX (repeatable).", valueName: "hex"))
+        var pcr10: [String] = []
+        @Option(help: ArgumentHelp("Extend mode: per-bank (Linux >= 5.8) or padded-sha1.", valueName: "mode")) var extendMode = "per-bank"
+        @Option(help: ArgumentHelp("Threads for hashing and judging (default: all cores).", valueName: "n")) var jobs: Int?
+        @Option(help: ArgumentHelp("Judge the log this many times in one process, sharing the verified-signature cache (the second round shows a fleet's warm cache).", valueName: "n"))
+        var rounds = 1
+        @Flag(help: "Verify every signature every time (no verified-signature cache).") var noSignatureCache = false
+        @OptionGroup var reference: ReferenceOptions
+        @Flag(help: "Print the result as JSON.") var json = false
+
+        func run() throws {
+            guard rounds >= 1 else { throw ValidationError("--rounds must be at least 1") }
+            let (judge, mode, threads, expected): (EntryJudge, PCRExtendMode, Int, [HashAlgorithm: [UInt8]]) = try reportingErrors {
+                var expected = [HashAlgorithm: [UInt8]]()
+                for value in pcr10 {
+                    var bank: HashAlgorithm?
+                    var hex = Substring(value)
+                    if let colon = value.firstIndex(of: ":") {
+                        let name = String(value[..<colon])
+                        guard let b = HashAlgorithm.allCases.first(where: { $0.name == name }) else {
+                            throw UsageError("--pcr10 '\(value)': unknown bank '\(name)'")
+                        }
+                        bank = b
+                        hex = value[value.index(after: colon)...]
+                    }
+                    guard let bytes = Hex.decode(String(hex)), !bytes.isEmpty else { throw UsageError("--pcr10 '\(value)' is not hex") }
+                    if bank == nil { bank = bytes.count == 20 ? .sha1 : bytes.count == 32 ? .sha256 : nil }
+                    guard let bank, bank == .sha1 || bank == .sha256, bytes.count == bank.digestLength else {
+                        throw UsageError("--pcr10 '\(value)': give a sha1 (20 bytes) or sha256 (32 bytes) value")
+                    }
+                    expected[bank] = bytes
+                }
+                let mode: PCRExtendMode
+                switch extendMode {
+                case "per-bank": mode = .perBankTemplateHash
+                case "padded-sha1": mode = .paddedSHA1
+                default: throw UsageError("--extend-mode must be per-bank or padded-sha1, not '\(extendMode)'")
+                }
+                let (ref, _) = try reference.load()
+                let cores = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+                let cache = noSignatureCache ? SignatureCache(capacity: 0) : SignatureCache()
+                return (EntryJudge(reference: ref, cache: cache), mode, max(1, jobs ?? cores), expected)
+            }
+            var passedAll = true
+            for round in 1...rounds {
+                if !(try checkOnce(judge: judge, mode: mode, threads: threads, expected: expected, round: round)) { passedAll = false }
+            }
+            if !passedAll { throw Exit.someFailed }
+        }
+
+        /// One pass over the log; prints its result and tells whether it passed.
+        private func checkOnce(judge: EntryJudge, mode: PCRExtendMode, threads: Int, expected: [HashAlgorithm: [UInt8]],
+                               round: Int) throws -> Bool {
+            var checker = LogChecker(judge: judge, context: JudgeContext(), banks: [.sha1, .sha256], mode: mode, jobs: threads)
+            let start = Self.now()
+            try reportingErrors {
+                let fd = open(log, O_RDONLY | O_CLOEXEC)
+                guard fd >= 0 else { throw UsageError("\(log): \(String(cString: strerror(errno)))") }
+                defer { close(fd) }
+                var chunk = [UInt8](repeating: 0, count: 4 << 20)
+                while true {
+                    let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+                    if n < 0 {
+                        if errno == EINTR { continue }
+                        throw UsageError("\(log): \(String(cString: strerror(errno)))")
+                    }
+                    if n == 0 { break }
+                    checker.append(chunk[0..<n])
+                    if checker.stopped { break }
+                }
+                checker.finish()
+            }
+            let seconds = max(Self.now() - start, 1e-9)
+            let summary = checker.summary
+            var mismatches = [String]()
+            for bank in expected.keys.sorted(by: { $0.rawValue < $1.rawValue }) where checker.pcrValue(bank: bank) != expected[bank] {
+                mismatches.append("\(bank.name): replayed \(Hex.encode(checker.pcrValue(bank: bank))), expected \(Hex.encode(expected[bank]!))")
+            }
+            let passed = summary.logProblem == nil && summary.failureCount == 0 && mismatches.isEmpty
+            let rate = Double(summary.entries) / seconds
+            let pcrs = checker.banks.map { ($0.name, Hex.encode(checker.pcrValue(bank: $0))) }
+            if json {
+                var pairs: [(String, String)] = [
+                    ("round", "\(round)"),
+                    ("passed", passed ? "true" : "false"),
+                    ("entries", "\(summary.entries)"),
+                    ("seconds", String(format: "%.6f", seconds)),
+                    ("entries_per_second", "\(Int(rate))"),
+                    ("acceptances", JSON.object(summary.acceptances.sorted { $0.key.rawValue < $1.key.rawValue }.map { ($0.key.rawValue, "\($0.value)") })),
+                    ("failed", "\(summary.failureCount)"),
+                    ("pcr10", JSON.object(pcrs.map { ($0.0, JSON.string($0.1)) })),
+                    ("pcr10_mismatches", JSON.array(mismatches.map(JSON.string))),
+                    ("failures", JSON.array(summary.failures.map { f in
+                        JSON.object([("entry", "\(f.entryIndex)"), ("offset", "\(f.offset)"), ("code", JSON.string(f.code.rawValue))]
+                                    + JSON.pathPairs(FilePath(bytes: f.path)) + [("reason", JSON.string(f.reason))])
+                    })),
+                ]
+                if let problem = summary.logProblem { pairs.append(("log_problem", JSON.string(problem.description))) }
+                Console.out(JSON.object(pairs))
+            } else {
+                for f in summary.failures {
+                    Console.out("FAIL entry \(f.entryIndex) (byte \(f.offset)) \(f.displayPath): \(f.code.rawValue): \(f.reason)")
+                }
+                if summary.failureCount > summary.failures.count {
+                    Console.out("… and \(summary.failureCount - summary.failures.count) more failures")
+                }
+                if let problem = summary.logProblem { Console.out("LOG \(problem.description)") }
+                for m in mismatches { Console.out("PCR10 mismatch: \(m)") }
+                for (bank, value) in pcrs { Console.out("pcr10 \(bank): \(value)") }
+                let accepted = summary.acceptances.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.key.rawValue) \($0.value)" }
+                    .joined(separator: ", ")
+                Console.out(String(format: "%@%@: %d entries in %.3fs (%.0f entries/s), %d failed%@; %@",
+                                   rounds > 1 ? "round \(round) " : "", passed ? "pass" : "FAIL", summary.entries, seconds, rate, summary.failureCount,
+                                   accepted.isEmpty ? "" : " (accepted: \(accepted))",
+                                   expected.isEmpty ? "PCR 10 not compared (no --pcr10)" : (mismatches.isEmpty ? "PCR 10 matches" : "PCR 10 DOES NOT MATCH")))
+            }
+            return passed
+        }
+
+        private static func now() -> Double {
+            var ts = timespec()
+            clock_gettime(CLOCK_MONOTONIC, &ts)
+            return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+        }
+    }
+}
