@@ -45,6 +45,7 @@ public struct LogChecker {
         init(judge: EntryJudge, context: JudgeContext) { self.judge = judge; self.context = context }
     }
     private let box: JudgeBox
+    private let options: MeasurementLogOptions
 
     public init(judge: EntryJudge, context: JudgeContext = JudgeContext(), options: MeasurementLogOptions = MeasurementLogOptions(),
                 banks: [HashAlgorithm] = [.sha1, .sha256], mode: PCRExtendMode = .perBankTemplateHash,
@@ -55,7 +56,9 @@ public struct LogChecker {
         self.batchSize = max(1, batchSize)
         self.maxStoredFailures = maxStoredFailures
         box = JudgeBox(judge: judge, context: context)
-        parser = BinaryMeasurementLogParser(options: options)
+        self.options = options
+        // Only the framing is sequential: template fields are decoded on the worker threads.
+        parser = BinaryMeasurementLogParser(options: options, decodesFields: false)
         replay = PCRReplay(banks: banks, mode: mode, storedDigestAlgorithm: options.templateDigestAlgorithm,
                            hashing: IMALogHashing())
         workerHashing = (0..<max(1, jobs)).map { _ in IMALogHashing() }
@@ -114,7 +117,9 @@ public struct LogChecker {
     /// Per entry of a batch: its template hashes (in `hashAlgorithms` order) and its judgement.
     private struct Worked {
         var hashes: [[UInt8]]
-        var judgement: EntryJudgement
+        var judgement: EntryJudgement?
+        /// A malformed template field: the check stops at this entry.
+        var problem: MeasurementLogError?
     }
 
     private mutating func flush() {
@@ -123,6 +128,7 @@ public struct LogChecker {
         let algorithms = hashAlgorithms
         let box = self.box
         let hashers = workerHashing
+        let options = self.options
         let count = entries.count
         let slices = min(jobs, count)
         var results = [Worked?](repeating: nil, count: count)
@@ -132,10 +138,24 @@ public struct LogChecker {
                 let hashing = hashers[slice]
                 let lower = count * slice / slices
                 let upper = count * (slice + 1) / slices
+                // One copy of the judge per slice: calling through `box.judge` copied
+                // (retained and released every reference table of) the judge per entry.
+                let judge = box.judge
+                let context = box.context
                 entries.withUnsafeBufferPointer { entries in
                     for i in lower..<upper {
-                        let hashes = entries[i].isViolation ? [] : algorithms.map { entries[i].templateHash($0, using: hashing) }
-                        out[i] = Worked(hashes: hashes, judgement: box.judge.judge(entries[i], context: box.context))
+                        var entry = entries[i]
+                        do {
+                            try entry.decodeFields(options: options)
+                        } catch let error as MeasurementLogError {
+                            out[i] = Worked(hashes: [], judgement: nil, problem: error)
+                            continue
+                        } catch {
+                            out[i] = Worked(hashes: [], judgement: nil, problem: nil)
+                            continue
+                        }
+                        let hashes = entry.isViolation ? [] : algorithms.map { entry.templateHash($0, using: hashing) }
+                        out[i] = Worked(hashes: hashes, judgement: judge.judge(entry, context: context), problem: nil)
                     }
                 }
             }
@@ -148,6 +168,10 @@ public struct LogChecker {
         let fallback = workerHashing[0]
         for i in 0..<count {
             let worked = results[i]!
+            guard let judgement = worked.judgement else {
+                if let problem = worked.problem { summary.logProblem = problem }
+                break
+            }
             do {
                 try replay.extend(entries[i]) { algorithm in
                     if let k = algorithms.firstIndex(of: algorithm), k < worked.hashes.count { return worked.hashes[k] }
@@ -160,7 +184,7 @@ public struct LogChecker {
                 break
             }
             summary.entries += 1
-            switch worked.judgement {
+            switch judgement {
             case .accepted(let acceptance): summary.acceptances[acceptance, default: 0] += 1
             case .rejected(let failure):
                 summary.failureCount += 1

@@ -25,10 +25,15 @@ public struct BinaryMeasurementLogParser: Sendable {
     public private(set) var position: LogPosition
     private var buffer = InputBuffer()
     private var failure: MeasurementLogError?
+    /// When false, entries come out framed but with no `fields`: the caller
+    /// decodes them (e.g. on worker threads) with `MeasurementEntry.decodeFields(options:)`.
+    public let decodesFields: Bool
 
-    public init(options: MeasurementLogOptions = MeasurementLogOptions(), resumingAt position: LogPosition = .start) {
+    public init(options: MeasurementLogOptions = MeasurementLogOptions(), resumingAt position: LogPosition = .start,
+                decodesFields: Bool = true) {
         self.options = options
         self.position = position
+        self.decodesFields = decodesFields
     }
 
     /// Bytes received but not yet returned as entries.
@@ -180,7 +185,7 @@ public struct BinaryMeasurementLogParser: Sendable {
 
         let data = Array(bytes[dataStart..<dataEnd])
         var fields = [TemplateField]()
-        if let template {
+        if let template, decodesFields {
             let parser = TemplateDataParser(template: template, byteOrder: order, entryIndex: index,
                                             baseOffset: at(dataStart), isViolation: digest.allSatisfy { $0 == 0 })
             fields = try parser.parse(data)
@@ -188,5 +193,18 @@ public struct BinaryMeasurementLogParser: Sendable {
         return .entry(MeasurementEntry(
             position: position, encodedLength: dataEnd - head, pcrIndex: pcr, templateDigest: digest,
             templateName: name, templateData: data, template: template, fields: fields))
+    }
+}
+
+extension MeasurementEntry {
+    /// Decodes `fields` from `templateData` for an entry framed by a parser
+    /// made with `decodesFields: false`, with the same checks and errors as a
+    /// decoding parser. Does nothing for an unknown template.
+    public mutating func decodeFields(options: MeasurementLogOptions) throws {
+        guard let template else { return }
+        let parser = TemplateDataParser(template: template, byteOrder: options.byteOrder, entryIndex: position.entryIndex,
+                                        baseOffset: position.byteOffset + encodedLength - templateData.count,
+                                        isViolation: isViolation)
+        fields = try parser.parse(templateData)
     }
 }
