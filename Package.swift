@@ -54,7 +54,7 @@ let package = Package(
         .target(
             name: "SignetTestSupport", dependencies: ["SignetCrypto", "IMAFormat", "CLinux"],
             path: "Tests/SignetTestSupport"),
-        .testTarget(name: "IMAFormatTests", dependencies: ["IMAFormat", "SignetCrypto"], exclude: ["Fixtures"]),
+        .testTarget(name: "IMAFormatTests", dependencies: ["IMAFormat", "SignetCrypto", "SignetTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "SignetCryptoTests", dependencies: ["SignetCrypto", "IMAFormat", "SignetTestSupport"]),
         .testTarget(name: "SigningTests", dependencies: ["Signing", "SignetCrypto", "IMAFormat", "SignetTestSupport"]),
         .testTarget(name: "KeyringTests", dependencies: ["Keyring", "CKeyutils", "SignetCrypto", "SignetTestSupport"]),

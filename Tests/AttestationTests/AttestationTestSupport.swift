@@ -7,116 +7,6 @@ import Signing
 import SignetTestSupport
 import TPM
 
-// A test-only writer of measurement logs, after the kernel's layout
-// (ima_fs.c `ima_measurements_show`, ima_crypto.c
-// `ima_calc_field_array_hash_tfm`). Copied in spirit from
-// Tests/IMAFormatTests/MeasurementLogTestEncoder.swift (another target's test
-// file); template hashes and PCR extends are computed here with `Digester`
-// directly, independent of the code under test.
-
-struct LogEntrySpec {
-    var pcr: UInt32 = 10
-    var templateName: String
-    /// Field bytes, without length prefixes. For "ima": [d(20), name].
-    var fields: [[UInt8]]
-    var violation = false
-    /// Replaces the computed stored template digest (to forge a mismatch).
-    var digestOverride: [UInt8]?
-
-    static func imaNG(_ path: String, digest: [UInt8], algorithm: HashAlgorithm = .sha256, pcr: UInt32 = 10) -> Self {
-        LogEntrySpec(pcr: pcr, templateName: "ima-ng", fields: [LogEncoder.dng(algorithm, digest), LogEncoder.nng(path)])
-    }
-
-    static func imaSig(_ path: String, digest: [UInt8], signature: [UInt8], algorithm: HashAlgorithm = .sha256) -> Self {
-        LogEntrySpec(templateName: "ima-sig", fields: [LogEncoder.dng(algorithm, digest), LogEncoder.nng(path), signature])
-    }
-
-    static func imaBuf(_ name: String, buffer: [UInt8], algorithm: HashAlgorithm = .sha256) -> Self {
-        LogEntrySpec(templateName: "ima-buf",
-                     fields: [LogEncoder.dng(algorithm, Digester.hash(buffer, algorithm)), LogEncoder.nng(name), buffer])
-    }
-
-    static func bootAggregate(_ digest: [UInt8], algorithm: HashAlgorithm = .sha256) -> Self {
-        LogEntrySpec(templateName: "ima-ng", fields: [LogEncoder.dng(algorithm, digest), LogEncoder.nng("boot_aggregate")])
-    }
-
-    static func violation(_ path: String) -> Self {
-        LogEntrySpec(templateName: "ima-ng",
-                     fields: [LogEncoder.dng(.sha256, [UInt8](repeating: 0, count: 32)), LogEncoder.nng(path)], violation: true)
-    }
-}
-
-enum LogEncoder {
-    static func dng(_ algorithm: HashAlgorithm, _ digest: [UInt8]) -> [UInt8] { Array("\(algorithm.name):".utf8) + [0] + digest }
-    static func nng(_ path: String) -> [UInt8] { Array(path.utf8) + [0] }
-
-    static func u32(_ value: UInt32) -> [UInt8] {
-        [UInt8(value & 0xff), UInt8(value >> 8 & 0xff), UInt8(value >> 16 & 0xff), UInt8(value >> 24)]
-    }
-
-    static func templateData(_ entry: LogEntrySpec) -> [UInt8] {
-        if entry.templateName == "ima" { return entry.fields[0] + u32(UInt32(entry.fields[1].count)) + entry.fields[1] }
-        return entry.fields.flatMap { u32(UInt32($0.count)) + $0 }
-    }
-
-    static func templateHash(_ entry: LogEntrySpec, _ algorithm: HashAlgorithm) -> [UInt8] {
-        let d = Digester(algorithm)
-        if entry.templateName == "ima" {
-            d.update(entry.fields[0])
-            d.update(entry.fields[1] + [UInt8](repeating: 0, count: 256 - entry.fields[1].count))
-        } else {
-            for field in entry.fields {
-                d.update(u32(UInt32(field.count)))
-                d.update(field)
-            }
-        }
-        return d.finalize()
-    }
-
-    static func encode(_ entry: LogEntrySpec) -> [UInt8] {
-        var out = u32(entry.pcr)
-        if let override = entry.digestOverride {
-            out += override
-        } else {
-            out += entry.violation ? [UInt8](repeating: 0, count: 20) : templateHash(entry, .sha1)
-        }
-        out += u32(UInt32(entry.templateName.utf8.count)) + Array(entry.templateName.utf8)
-        let data = templateData(entry)
-        if entry.templateName != "ima" { out += u32(UInt32(data.count)) }
-        return out + data
-    }
-
-    static func log(_ entries: [LogEntrySpec]) -> [UInt8] { entries.flatMap(encode) }
-
-    /// What the kernel (5.8+) extends into `bank` for the entry.
-    static func extendValue(_ entry: LogEntrySpec, bank: HashAlgorithm) -> [UInt8] {
-        entry.violation ? [UInt8](repeating: 0xff, count: bank.digestLength) : templateHash(entry, bank)
-    }
-
-    /// The line `ima_ascii_measurements_show` prints (ima, ima-ng, ima-sig, ima-buf).
-    static func asciiLine(_ entry: LogEntrySpec) -> String {
-        let digest = entry.violation ? [UInt8](repeating: 0, count: 20) : templateHash(entry, .sha1)
-        var line = "\(entry.pcr) \(Hex.encode(digest)) \(entry.templateName)"
-        for (i, field) in entry.fields.enumerated() {
-            line += " "
-            switch i {
-            case 0:
-                let nul = field.firstIndex(of: 0)!
-                line += String(decoding: field[..<nul], as: UTF8.self) + Hex.encode(field[(nul + 1)...])
-            case 1:
-                line += String(decoding: field.prefix { $0 != 0 }, as: UTF8.self)
-            default:
-                line += Hex.encode(field)
-            }
-        }
-        return line
-    }
-
-    static func fakeDigest(_ seed: UInt8, _ length: Int = 32) -> [UInt8] {
-        (0..<length).map { UInt8(truncatingIfNeeded: Int(seed) &* 31 &+ $0) }
-    }
-}
-
 /// A software stand-in for the node's TPM, for unit tests of the verifier
 /// logic: PCR banks, a clock, and quotes signed with a real RSA key whose
 /// public part is presented as a TPM AK (restricted signing key).
@@ -159,11 +49,11 @@ final class SoftwareTPM {
     }
 
     /// Extends the PCRs for entries as the kernel would.
-    func measure(_ entries: [LogEntrySpec]) {
+    func measure(_ entries: [TestLogEntry]) {
         for entry in entries {
             for bank in [HashAlgorithm.sha1, .sha256] {
                 let old = pcrs[bank]![Int(entry.pcr)]!
-                pcrs[bank]![Int(entry.pcr)] = Digester.hash(old + LogEncoder.extendValue(entry, bank: bank), bank)
+                pcrs[bank]![Int(entry.pcr)] = Digester.hash(old + TestLogEncoder.extendValue(entry, bank: bank), bank)
             }
         }
     }
@@ -229,16 +119,16 @@ enum SharedKeys {
 /// with the enterprise's certificate and a manifest.
 final class NodeScenario {
     let tpm = SoftwareTPM(akKey: SharedKeys.ak)
-    var entries: [LogEntrySpec] = []
+    var entries: [TestLogEntry] = []
     let kernelRelease = "6.12.9-amd64"
     var bootID = "1b4e28ba-2fa1-11d2-883f-0016d3cca427"
     var reference: Reference
 
     /// Digests of a few files: signed, listed in the manifest, or neither.
-    let lsDigest = LogEncoder.fakeDigest(1)
-    let catDigest = LogEncoder.fakeDigest(2)
-    let libDigest = LogEncoder.fakeDigest(3)
-    let toolDigest = LogEncoder.fakeDigest(4)
+    let lsDigest = TestLogEncoder.fakeDigest(1)
+    let catDigest = TestLogEncoder.fakeDigest(2)
+    let libDigest = TestLogEncoder.fakeDigest(3)
+    let toolDigest = TestLogEncoder.fakeDigest(4)
 
     init() {
         reference = Reference(trustStore: TrustStore([SharedKeys.ima.certificate]))
@@ -258,24 +148,24 @@ final class NodeScenario {
     }
 
     func signed(_ path: String, _ digest: [UInt8], by key: PrivateKey = SharedKeys.ima.key,
-                certificate: Certificate = SharedKeys.ima.certificate) -> LogEntrySpec {
+                certificate: Certificate = SharedKeys.ima.certificate) -> TestLogEntry {
         let signature = IMASignature(hashAlgorithm: .sha256, keyID: certificate.imaKeyID,
                                      signature: try! key.sign(digest: digest, algorithm: .sha256))
         return .imaSig(path, digest: digest, signature: signature.encoded())
     }
 
     /// Measures entries: appended to the log and extended into the PCRs.
-    func append(_ new: [LogEntrySpec]) {
+    func append(_ new: [TestLogEntry]) {
         entries += new
         tpm.measure(new)
     }
 
     /// Entries logged after the quote: in the log, not yet in the PCR.
-    func appendUnextended(_ new: [LogEntrySpec]) { entries += new }
+    func appendUnextended(_ new: [TestLogEntry]) { entries += new }
 
-    var logBytes: [UInt8] { LogEncoder.log(entries) }
+    var logBytes: [UInt8] { TestLogEncoder.log(entries) }
 
-    func byteOffset(ofEntry index: Int) -> Int { LogEncoder.log(Array(entries.prefix(index))).count }
+    func byteOffset(ofEntry index: Int) -> Int { TestLogEncoder.log(Array(entries.prefix(index))).count }
 
     /// Evidence for a nonce: a fresh quote over the current PCRs and the log (from `fromEntry`).
     func evidence(nonce: [UInt8], fromEntry: Int = 0, log: [UInt8]? = nil, quoteKey: PrivateKey? = nil) -> Evidence {

@@ -52,17 +52,17 @@ final class AttestationVerifierTests: XCTestCase {
         let nonce = newNonce()
         // The path of entry 5 changed, stored template digest kept: the template digest no longer matches.
         var edited = node.entries
-        edited[5].fields[1] = LogEncoder.nng("/usr/lib/libevil.so")
-        edited[5].digestOverride = LogEncoder.templateHash(node.entries[5], .sha1)
-        var result = verify(node, node.evidence(nonce: nonce, log: LogEncoder.log(edited)), nonce: nonce)
+        edited[5].fields[1] = TestLogEncoder.nng("/usr/lib/libevil.so")
+        edited[5].digestOverride = TestLogEncoder.templateHash(node.entries[5], .sha1)
+        var result = verify(node, node.evidence(nonce: nonce, log: TestLogEncoder.log(edited)), nonce: nonce)
         XCTAssertFails(result.verdict, .templateDigestMismatch)
         XCTAssertEqual(result.verdict.reasons.first?.entryIndex, 5)
         XCTAssertNil(result.state)
 
         // Edited consistently (template digest recomputed): the replay no longer reaches the quote.
         edited[5].digestOverride = nil
-        edited[5].fields[0] = LogEncoder.dng(.sha256, LogEncoder.fakeDigest(99))
-        result = verify(node, node.evidence(nonce: nonce, log: LogEncoder.log(edited)), nonce: nonce)
+        edited[5].fields[0] = TestLogEncoder.dng(.sha256, TestLogEncoder.fakeDigest(99))
+        result = verify(node, node.evidence(nonce: nonce, log: TestLogEncoder.log(edited)), nonce: nonce)
         XCTAssertFails(result.verdict, .logDoesNotMatchQuote)
         XCTAssertTrue(result.verdict.entryFailures.isEmpty, "nothing of an unauthenticated log is judged")
     }
@@ -72,15 +72,15 @@ final class AttestationVerifierTests: XCTestCase {
         let nonce = newNonce()
         var removed = node.entries
         removed.remove(at: 3)
-        XCTAssertFails(verify(node, node.evidence(nonce: nonce, log: LogEncoder.log(removed)), nonce: nonce).verdict,
+        XCTAssertFails(verify(node, node.evidence(nonce: nonce, log: TestLogEncoder.log(removed)), nonce: nonce).verdict,
                        .logDoesNotMatchQuote)
         var reordered = node.entries
         reordered.swapAt(3, 4)
-        XCTAssertFails(verify(node, node.evidence(nonce: nonce, log: LogEncoder.log(reordered)), nonce: nonce).verdict,
+        XCTAssertFails(verify(node, node.evidence(nonce: nonce, log: TestLogEncoder.log(reordered)), nonce: nonce).verdict,
                        .logDoesNotMatchQuote)
         // Hiding a malicious last entry: the PCR has it, the log does not.
-        node.append([.imaNG("/tmp/evil", digest: LogEncoder.fakeDigest(66))])
-        let hidden = LogEncoder.log(Array(node.entries.dropLast()))
+        node.append([.imaNG("/tmp/evil", digest: TestLogEncoder.fakeDigest(66))])
+        let hidden = TestLogEncoder.log(Array(node.entries.dropLast()))
         XCTAssertFails(verify(node, node.evidence(nonce: nonce, log: hidden), nonce: nonce).verdict, .logDoesNotMatchQuote)
     }
 
@@ -127,7 +127,7 @@ final class AttestationVerifierTests: XCTestCase {
 
     func testUnsignedFileNotInManifestFailsNamingItsPath() throws {
         let node = NodeScenario()
-        node.append([.imaNG("/tmp/payload", digest: LogEncoder.fakeDigest(50))])
+        node.append([.imaNG("/tmp/payload", digest: TestLogEncoder.fakeDigest(50))])
         let nonce = newNonce()
         let result = verify(node, node.evidence(nonce: nonce), nonce: nonce)
         XCTAssertFails(result.verdict, .entriesRejected)
@@ -139,7 +139,7 @@ final class AttestationVerifierTests: XCTestCase {
         XCTAssertEqual(failure.pcr, 10)
         XCTAssertEqual(failure.template, "ima-ng")
         XCTAssertEqual(failure.offset, node.byteOffset(ofEntry: 6))
-        XCTAssertEqual(failure.digest, "sha256:" + Hex.encode(LogEncoder.fakeDigest(50)))
+        XCTAssertEqual(failure.digest, "sha256:" + Hex.encode(TestLogEncoder.fakeDigest(50)))
         XCTAssertNil(result.state, "a failed round keeps the previous state")
         XCTAssertTrue(result.verdict.textReport().contains("/tmp/payload"))
     }
@@ -147,8 +147,8 @@ final class AttestationVerifierTests: XCTestCase {
     func testManifestFileAndExcludedPathPass() throws {
         let node = NodeScenario()
         node.append([.imaNG("/usr/sbin/tool", digest: node.toolDigest),
-                     .imaNG("/var/lib/app/cache.bin", digest: LogEncoder.fakeDigest(70)),
-                     .imaNG("/opt/scratch/x", digest: LogEncoder.fakeDigest(71))])
+                     .imaNG("/var/lib/app/cache.bin", digest: TestLogEncoder.fakeDigest(70)),
+                     .imaNG("/opt/scratch/x", digest: TestLogEncoder.fakeDigest(71))])
         node.reference.excludes = [try PathPattern.glob("/var/lib/app/*"), try PathPattern.regex("/opt/scratch/")]
         let nonce = newNonce()
         let result = verify(node, node.evidence(nonce: nonce), nonce: nonce)
@@ -159,13 +159,13 @@ final class AttestationVerifierTests: XCTestCase {
 
     func testSignatureAndManifestFailures() {
         let node = NodeScenario()
-        var badSignature = node.signed("/usr/bin/vi", LogEncoder.fakeDigest(80))
+        var badSignature = node.signed("/usr/bin/vi", TestLogEncoder.fakeDigest(80))
         badSignature.fields[2][badSignature.fields[2].count - 1] ^= 0x01
         node.append([
             badSignature,
-            node.signed("/usr/bin/nc", LogEncoder.fakeDigest(81), by: SharedKeys.rogue.key, certificate: SharedKeys.rogue.certificate),
-            .imaNG("/usr/lib/libfoo.so", digest: LogEncoder.fakeDigest(82)),      // listed with another digest
-            .imaNG("/usr/bin/old", digest: LogEncoder.fakeDigest(83, 20), algorithm: .sha1),
+            node.signed("/usr/bin/nc", TestLogEncoder.fakeDigest(81), by: SharedKeys.rogue.key, certificate: SharedKeys.rogue.certificate),
+            .imaNG("/usr/lib/libfoo.so", digest: TestLogEncoder.fakeDigest(82)),      // listed with another digest
+            .imaNG("/usr/bin/old", digest: TestLogEncoder.fakeDigest(83, 20), algorithm: .sha1),
             .violation("/var/log/app.log"),
             .imaBuf(".ima", buffer: SharedKeys.rogue.certificate.der),
             .imaNG("/usr/bin/elsewhere", digest: node.toolDigest),
@@ -183,7 +183,7 @@ final class AttestationVerifierTests: XCTestCase {
         node.reference.allowsViolations = true
         node.reference.manifestScope = .anyPath
         node.reference.keyrings.certificates = [SharedKeys.rogue.certificate]
-        node.reference.digests.allow(LogEncoder.fakeDigest(83, 20), at: FilePath("/usr/bin/old"))
+        node.reference.digests.allow(TestLogEncoder.fakeDigest(83, 20), at: FilePath("/usr/bin/old"))
         let loosened = verify(node, node.evidence(nonce: nonce), nonce: nonce).verdict
         XCTAssertEqual(loosened.entryFailures.map(\.code), [.badSignature, .unknownKey, .digestMismatch])
     }
@@ -242,11 +242,11 @@ final class AttestationVerifierTests: XCTestCase {
         let node = NodeScenario()
         let nonce = newNonce()
         // Logged after the quote, not yet extended: normal, left for the next round.
-        node.appendUnextended([.imaNG("/tmp/late", digest: LogEncoder.fakeDigest(90))])
+        node.appendUnextended([.imaNG("/tmp/late", digest: TestLogEncoder.fakeDigest(90))])
         let result = verify(node, node.evidence(nonce: nonce), nonce: nonce)
         XCTAssertPasses(result.verdict)
         XCTAssertEqual(result.verdict.log?.verifiedThrough, 6)
-        XCTAssertEqual(result.verdict.log?.unjudgedTrailingBytes, LogEncoder.encode(node.entries[6]).count)
+        XCTAssertEqual(result.verdict.log?.unjudgedTrailingBytes, TestLogEncoder.encode(node.entries[6]).count)
         XCTAssertEqual(result.state?.nextEntry, 6)
         XCTAssertEqual(result.state?.nextOffset, node.byteOffset(ofEntry: 6))
     }
@@ -262,7 +262,7 @@ final class AttestationVerifierTests: XCTestCase {
         let stored = try! JSONDecoder().decode(AttestationState.self, from: JSONEncoder().encode(state))
         XCTAssertEqual(stored, state)
 
-        node.append([node.signed("/usr/bin/grep", LogEncoder.fakeDigest(20)), .imaNG("/usr/sbin/tool", digest: node.toolDigest)])
+        node.append([node.signed("/usr/bin/grep", TestLogEncoder.fakeDigest(20)), .imaNG("/usr/sbin/tool", digest: node.toolDigest)])
         node.tpm.clock += 30_000
         nonce = newNonce()
         let incremental = verify(node, node.evidence(nonce: nonce, fromEntry: state.nextEntry), nonce: nonce, previous: stored,
@@ -276,7 +276,7 @@ final class AttestationVerifierTests: XCTestCase {
         XCTAssertEqual(incremental.state, full.state, "both rounds end in the same state")
 
         // A bad entry appears: the incremental round reports exactly what a full run does.
-        node.append([.imaNG("/dev/shm/x", digest: LogEncoder.fakeDigest(21))])
+        node.append([.imaNG("/dev/shm/x", digest: TestLogEncoder.fakeDigest(21))])
         node.tpm.clock += 30_000
         nonce = newNonce()
         let state2 = incremental.state!
@@ -329,7 +329,7 @@ final class AttestationVerifierTests: XCTestCase {
         XCTAssertEqual(rebooted.state?.resetCount, state.resetCount + 1)
         XCTAssertEqual(rebooted.state?.bootID, node.bootID)
         // After a reboot the log must start at 0, not where the old boot stopped.
-        node.append([node.signed("/usr/bin/grep", LogEncoder.fakeDigest(20))])
+        node.append([node.signed("/usr/bin/grep", TestLogEncoder.fakeDigest(20))])
         node.tpm.reboot()
         node.tpm.measure(node.entries)
         XCTAssertFails(verify(node, node.evidence(nonce: nonce, fromEntry: 6), nonce: nonce, previous: rebooted.state).verdict,

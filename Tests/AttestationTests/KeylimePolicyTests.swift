@@ -21,7 +21,7 @@ final class KeylimePolicyTests: XCTestCase {
           "release": 0,
           "digests": {
             "/usr/lib/libfoo.so": ["\(Hex.encode(node.libDigest))"],
-            "/usr/sbin/tool": ["\(Hex.encode(LogEncoder.fakeDigest(9)))", "\(Hex.encode(node.toolDigest))"],
+            "/usr/sbin/tool": ["\(Hex.encode(TestLogEncoder.fakeDigest(9)))", "\(Hex.encode(node.toolDigest))"],
             "boot_aggregate": ["\(Hex.encode(node.tpm.bootAggregate()))"]
           },
           "excludes": ["/tmp/.*", "^/var/cache/"],
@@ -54,7 +54,7 @@ final class KeylimePolicyTests: XCTestCase {
 
         // The node is judged by the imported policy: signatures through
         // verification-keys, files through digests, the key through keyrings.
-        node.append([.imaNG("/usr/sbin/tool", digest: node.toolDigest), .imaNG("/tmp/scratch", digest: LogEncoder.fakeDigest(40)),
+        node.append([.imaNG("/usr/sbin/tool", digest: node.toolDigest), .imaNG("/tmp/scratch", digest: TestLogEncoder.fakeDigest(40)),
                      .imaBuf(".builtin_trusted_keys", buffer: SharedKeys.rogue.certificate.der)])
         let nonce = newNonce()
         var result = AttestationVerifier(reference: reference)
@@ -63,7 +63,7 @@ final class KeylimePolicyTests: XCTestCase {
         XCTAssertEqual(result.verdict.log?.acceptances[.signature], 2)
         XCTAssertEqual(result.verdict.log?.acceptances[.ignoredKeyring], 1)
 
-        node.append([.imaNG("/usr/bin/unknown", digest: LogEncoder.fakeDigest(41))])
+        node.append([.imaNG("/usr/bin/unknown", digest: TestLogEncoder.fakeDigest(41))])
         result = AttestationVerifier(reference: reference)
             .verify(node.evidence(nonce: nonce), expecting: node.expectations(nonce: nonce), previous: nil)
         XCTAssertEqual(result.verdict.entryFailures.map(\.displayPath), ["/usr/bin/unknown"])
@@ -122,7 +122,7 @@ final class KeylimePolicyTests: XCTestCase {
 
         // The imported export judges the node as the original reference does.
         let imported = try reparsed.reference()
-        node.append([.imaNG("/var/lib/app/cache", digest: LogEncoder.fakeDigest(60)),
+        node.append([.imaNG("/var/lib/app/cache", digest: TestLogEncoder.fakeDigest(60)),
                      .imaNG("/usr/sbin/tool", digest: node.toolDigest)])
         let nonce = newNonce()
         for reference in [try exportedReference(node), imported] {
@@ -132,7 +132,7 @@ final class KeylimePolicyTests: XCTestCase {
 
         // What Keylime cannot express is named.
         var reference = node.reference
-        reference.digests.allow(LogEncoder.fakeDigest(1), at: FilePath(bytes: Array("/bin/\u{1}".utf8) + [0xff]))
+        reference.digests.allow(TestLogEncoder.fakeDigest(1), at: FilePath(bytes: Array("/bin/\u{1}".utf8) + [0xff]))
         reference.manifestScope = .anyPath
         let warnings = KeylimeRuntimePolicy.export(reference).warnings
         XCTAssertEqual(warnings.count, 3, "\(warnings)")
@@ -214,7 +214,7 @@ final class KeylimePolicyTests: XCTestCase {
         print(json.dumps([[e.event_id, json.loads(e.context)] for e in failure.events]))
         """
         func keylimeEvents() throws -> [[Any]] {
-            let logPath = dir.write("ascii_runtime_measurements", node.entries.map(LogEncoder.asciiLine).joined(separator: "\n") + "\n")
+            let logPath = dir.write("ascii_runtime_measurements", node.entries.map { TestLogEncoder.asciiLine($0) }.joined())
             let pcr = Hex.encode(node.tpm.pcrs[.sha1]![10]!)
             let result = try runProgram(python, ["-c", script, policyPath, logPath, pcr])
             XCTAssertEqual(result.status, 0, result.output)
@@ -227,12 +227,12 @@ final class KeylimePolicyTests: XCTestCase {
                 .verdict.entryFailures.map(\.displayPath)
         }
 
-        node.append([.imaNG("/var/lib/app/cache", digest: LogEncoder.fakeDigest(60))])
+        node.append([.imaNG("/var/lib/app/cache", digest: TestLogEncoder.fakeDigest(60))])
         XCTAssertEqual(try keylimeEvents().count, 0, "Keylime rejects the honest log")
         XCTAssertEqual(signetFailures(), [])
 
-        node.append([.imaNG("/tmp/payload", digest: LogEncoder.fakeDigest(61)),
-                     .imaNG("/usr/lib/libfoo.so", digest: LogEncoder.fakeDigest(62))])
+        node.append([.imaNG("/tmp/payload", digest: TestLogEncoder.fakeDigest(61)),
+                     .imaNG("/usr/lib/libfoo.so", digest: TestLogEncoder.fakeDigest(62))])
         let events = try keylimeEvents()
         let ids = events.compactMap { $0.first as? String }
         XCTAssertEqual(ids, ["ima.validation.ima-ng.not_in_allowlist", "ima.validation.ima-ng.runtime_policy_hash"], "\(events)")

@@ -1,13 +1,14 @@
 import Foundation
 import XCTest
+import SignetTestSupport
 import Attestation
 import IMAFormat
 
 final class VerdictRenderingTests: XCTestCase {
     func testTextAndJSON() throws {
         let node = NodeScenario()
-        node.append([.imaNG("/tmp/payload", digest: LogEncoder.fakeDigest(50)),
-                     LogEntrySpec(templateName: "ima-ng", fields: [LogEncoder.dng(.sha256, LogEncoder.fakeDigest(51)),
+        node.append([.imaNG("/tmp/payload", digest: TestLogEncoder.fakeDigest(50)),
+                     TestLogEntry(templateName: "ima-ng", fields: [TestLogEncoder.dng(.sha256, TestLogEncoder.fakeDigest(51)),
                                                                    Array("/tmp/bad".utf8) + [0xff, 0]])])
         let nonce = newNonce()
         let verdict = AttestationVerifier(reference: node.reference)

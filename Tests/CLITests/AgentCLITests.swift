@@ -5,23 +5,7 @@ import SignetCrypto
 import SignetTestSupport
 
 /// `signet agent …` against a real swtpm started (and stopped) by the test.
-final class AgentCLITests: XCTestCase {
-    var dir: TempDir!
-    var swtpm: Swtpm!
-
-    override func setUpWithError() throws {
-        try Swtpm.requireTools()
-        dir = TempDir("signet-agent-cli")
-        dir.mkdir("state")
-        swtpm = Swtpm(stateDir: dir.url("state"))
-        try swtpm.start()
-    }
-
-    override func tearDown() {
-        swtpm?.stop()
-        swtpm = nil
-        super.tearDown()
-    }
+final class AgentCLITests: SwtpmCLITestCase {
 
     func testEnrollCreatesAKOnceAndItSurvivesATPMRestart() throws {
         let out = dir.url("agent")
@@ -56,5 +40,26 @@ final class AgentCLITests: XCTestCase {
         let bad = try runProgram(signetBinary, ["agent", "enroll", "--tcti", "nonsense-tcti", "--out", dir.url("y")])
         XCTAssertEqual(bad.status, 2)
         XCTAssertTrue(bad.stderr.contains("nonsense-tcti"), bad.stderr)
+    }
+}
+
+/// A test with its own swtpm (started on free loopback ports, stopped by PID)
+/// and a temp dir: the base of the CLI tests that need a TPM.
+class SwtpmCLITestCase: XCTestCase {
+    var dir: TempDir!
+    var swtpm: Swtpm!
+
+    override func setUpWithError() throws {
+        try Swtpm.requireTools()
+        dir = TempDir("signet-tpm-cli")
+        dir.mkdir("state")
+        swtpm = Swtpm(stateDir: dir.url("state"))
+        try swtpm.start()
+    }
+
+    override func tearDown() {
+        swtpm?.stop()
+        swtpm = nil
+        super.tearDown()
     }
 }

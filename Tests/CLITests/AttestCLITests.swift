@@ -7,33 +7,12 @@ import SignetTestSupport
 /// `signet agent quote` + `signet attest verify` against a real swtpm: a log
 /// whose entries the test extends into PCR 10 with tpm2_pcrextend, as the
 /// kernel would, judged against a signed manifest.
-final class AttestCLITests: XCTestCase {
-    var dir: TempDir!
-    var swtpm: Swtpm!
+final class AttestCLITests: SwtpmCLITestCase {
 
-    override func setUpWithError() throws {
-        try Swtpm.requireTools()
-        dir = TempDir("signet-attest-cli")
-        dir.mkdir("state")
-        swtpm = Swtpm(stateDir: dir.url("state"))
-        try swtpm.start()
-    }
-
-    override func tearDown() {
-        swtpm?.stop()
-        swtpm = nil
-        super.tearDown()
-    }
-
-    /// An ima-ng entry: pcr 10, sha1 template digest, name, template data.
+    /// An ima-ng entry as the kernel logs it, and what it extends into the sha256 bank.
     func entry(path: String, digest: [UInt8]) -> (bytes: [UInt8], sha256: [UInt8]) {
-        func field(_ b: [UInt8]) -> [UInt8] { withUnsafeBytes(of: UInt32(b.count).littleEndian, Array.init) + b }
-        let data = field(Array("sha256:".utf8) + [0] + digest) + field(Array(path.utf8) + [0])
-        let name = Array("ima-ng".utf8)
-        let bytes = withUnsafeBytes(of: UInt32(10).littleEndian, Array.init) + Digester.hash(data, .sha1)
-            + withUnsafeBytes(of: UInt32(name.count).littleEndian, Array.init) + name
-            + withUnsafeBytes(of: UInt32(data.count).littleEndian, Array.init) + data
-        return (bytes, Digester.hash(data, .sha256))
+        let e = TestLogEntry.imaNG(path, digest: digest)
+        return (TestLogEncoder.encode(e), TestLogEncoder.extendValue(e, bank: .sha256))
     }
 
     /// Appends entries to the log file and extends PCR 10 (sha256) with each, in order.

@@ -1,6 +1,7 @@
 import XCTest
 @testable import IMAFormat
 import SignetCrypto
+import SignetTestSupport
 
 final class MeasurementLogBinaryParserTests: XCTestCase {
     let hashing = IMALogHashing()

@@ -2,6 +2,7 @@ import Foundation
 import XCTest
 @testable import IMAFormat
 import SignetCrypto
+import SignetTestSupport
 
 /// Logs written by our test encoder, PCR values from our replay, checked by
 /// the reference tool: `evmctl ima_measurement` (ima-evm-utils) replays the

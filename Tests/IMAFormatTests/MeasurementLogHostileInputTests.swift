@@ -1,6 +1,7 @@
 import XCTest
 @testable import IMAFormat
 import SignetCrypto
+import SignetTestSupport
 
 /// Untrusted bytes must end in a typed error naming entry, offset and field,
 /// never in a crash or an unbounded allocation.

@@ -3,6 +3,7 @@ import Synchronization
 import XCTest
 @testable import IMAFormat
 import SignetCrypto
+import SignetTestSupport
 
 final class MeasurementLogReplayTests: XCTestCase {
     let hashing = IMALogHashing()
