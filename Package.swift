@@ -12,9 +12,13 @@ let package = Package(
         .library(name: "Policy", targets: ["Policy"]),
         .library(name: "TPM", targets: ["TPM"]),
         .library(name: "Attestation", targets: ["Attestation"]),
+        .library(name: "SQLStore", targets: ["SQLStore"]),
+        .library(name: "VerifierService", targets: ["VerifierService"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // C libraries, wrapped once. Each exposes only what Swift needs.
@@ -28,6 +32,15 @@ let package = Package(
         .systemLibrary(
             name: "CTSS2", pkgConfig: "tss2-esys",
             providers: [.apt(["libtss2-dev"])]),
+        .systemLibrary(
+            name: "CSQLite", pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(
+            name: "CPostgres", pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(
+            name: "CCurl", pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]),
 
         // Digests, keys, certificates, sign/verify, IMA keyid: OpenSSL behind Swift types.
         .target(name: "SignetCrypto", dependencies: ["COpenSSL", "IMAFormat"]),
@@ -43,10 +56,27 @@ let package = Package(
         .target(name: "Attestation", dependencies: ["IMAFormat", "SignetCrypto", "Signing", "TPM"], exclude: ["README.md"]),
         // Tree walk, parallel hash+sign pipeline, xattrs, provenance manifest, appraisal.
         .target(name: "Signing", dependencies: ["SignetCrypto", "IMAFormat", "CLinux"]),
+        // One SQL API over SQLite (embedded, default) and PostgreSQL (libpq, fleets): pool, transactions, migrations.
+        .target(name: "SQLStore", dependencies: ["CSQLite", "CPostgres"]),
+        // Blocking HTTP(S) client over libcurl: the agent, the fleet CLI and webhooks.
+        .target(name: "SignetHTTPClient", dependencies: ["CCurl"]),
+        // The wire types of the verifier service's JSON API, shared by the service, agent and fleet CLI.
+        .target(name: "VerifierAPI", dependencies: []),
+        // The verifier service: enrolment, push-mode attestation rounds, references, fleet state, webhooks, metrics.
+        .target(
+            name: "VerifierService",
+            dependencies: [
+                "Attestation", "TPM", "SignetCrypto", "Signing", "IMAFormat", "SQLStore", "SignetHTTPClient", "VerifierAPI",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]),
         .executableTarget(
             name: "signet",
             dependencies: [
                 "SignetCrypto", "IMAFormat", "Signing", "Keyring", "Policy", "TPM", "Attestation",
+                "SQLStore", "SignetHTTPClient", "VerifierAPI", "VerifierService",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -54,6 +84,15 @@ let package = Package(
         .target(
             name: "SignetTestSupport", dependencies: ["SignetCrypto", "IMAFormat", "CLinux"],
             path: "Tests/SignetTestSupport"),
+        .testTarget(name: "SQLStoreTests", dependencies: ["SQLStore", "SignetTestSupport"]),
+        .testTarget(name: "HTTPClientTests", dependencies: ["SignetHTTPClient", "SignetTestSupport"]),
+        .testTarget(
+            name: "VerifierServiceTests",
+            dependencies: [
+                "VerifierService", "VerifierAPI", "SQLStore", "SignetHTTPClient", "Attestation", "TPM", "SignetCrypto",
+                "IMAFormat", "Signing", "SignetTestSupport", "signet",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]),
         .testTarget(name: "IMAFormatTests", dependencies: ["IMAFormat", "SignetCrypto", "SignetTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "SignetCryptoTests", dependencies: ["SignetCrypto", "IMAFormat", "SignetTestSupport"]),
         .testTarget(name: "SigningTests", dependencies: ["Signing", "SignetCrypto", "IMAFormat", "SignetTestSupport"]),

@@ -15,7 +15,7 @@ struct Agent: ParsableCommand {
             The TPM is reached through a TCTI: --tcti, else $SIGNET_TCTI, else device:/dev/tpmrm0. \
             Examples: device:/dev/tpmrm0, swtpm:host=127.0.0.1,port=2321, mssim:host=127.0.0.1,port=2321.
             """,
-        subcommands: [Enroll.self, Quote.self])
+        subcommands: [Enroll.self, Quote.self, Run.self])
 }
 
 /// Which TPM.

@@ -31,31 +31,24 @@ struct ReferenceOptions: ParsableArguments {
     var excludes: [String] = []
     @Flag(help: "Accept SHA-1 file digests and signatures (off: SHA-1 is refused).") var allowSHA1 = false
 
-    /// Loads and checks everything (manifest signatures included) into one reference.
-    func load() throws -> (Reference, [Certificate]) {
-        let certificates = try certs.flatMap { try Certificate.loadAll(path: $0) }
-        var reference = Reference(trustStore: TrustStore(certificates), allowsSHA1: allowSHA1)
+    /// Reads every file named on the command line.
+    func sources() throws -> ReferenceSources {
+        var sources = ReferenceSources(excludes: excludes, allowsSHA1: allowSHA1)
+        sources.certificates = try certs.map { ($0, try FileBytes.read($0)) }
         for path in manifests {
             let bytes = try FileBytes.read(path, limit: 1 << 30)
             let signaturePath = path + ".sig"
             guard let signature = try? FileBytes.read(signaturePath) else {
                 throw UsageError("\(path): no signature at \(signaturePath); an unsigned manifest is not a reference")
             }
-            _ = try ManifestSignature.verify(bytes, signature: signature, trusted: certificates, source: path)
-            reference.add(try Manifest(parsing: bytes, source: path))
+            sources.manifests.append(.init(name: path, data: bytes, signature: signature))
         }
-        for path in keylimePolicies {
-            let policy = try KeylimeRuntimePolicy(parsing: try FileBytes.read(path, limit: 1 << 30))
-            let imported = try policy.reference(trustStore: reference.trustStore)
-            for (p, digests) in imported.digests.byPath { for d in digests { reference.digests.allow(d, at: p) } }
-            for d in imported.digests.pathless { reference.digests.allowAnywhere(d) }
-            reference.excludes += imported.excludes
-            reference.keyrings = imported.keyrings
-            reference.verificationKeys += imported.verificationKeys
-        }
-        for glob in excludes { reference.excludes.append(try PathPattern.glob(glob)) }
-        return (reference, certificates)
+        sources.keylimePolicies = try keylimePolicies.map { ($0, try FileBytes.read($0, limit: 1 << 30)) }
+        return sources
     }
+
+    /// Loads and checks everything (manifest signatures included) into one reference.
+    func load() throws -> Reference { try sources().build() }
 }
 
 extension Attest {
@@ -104,7 +97,7 @@ extension Attest {
                         throw UsageError("\(state): not a Signet attestation state: \(error)")
                     }
                 }
-                let (ref, _) = try reference.load()
+                let ref = try reference.load()
                 return (parsed, AttestationExpectations(nonce: nonceBytes, attestationKey: akExpectation, requiredSelection: selection),
                         previous, AttestationVerifier(reference: ref))
             }
@@ -144,7 +137,7 @@ extension ReferenceCommand {
 
         func run() throws {
             try reportingErrors {
-                let (ref, _) = try reference.load()
+                let ref = try reference.load()
                 let export = KeylimeRuntimePolicy.export(ref, timestamp: Manifest.timestamp(Int(time(nil))))
                 for w in export.warnings { Console.warning(w) }
                 let bytes = export.policy.encoded()

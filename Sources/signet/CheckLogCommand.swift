@@ -68,7 +68,7 @@ extension Attest {
                 case "padded-sha1": mode = .paddedSHA1
                 default: throw UsageError("--extend-mode must be per-bank or padded-sha1, not '\(extendMode)'")
                 }
-                let (ref, _) = try reference.load()
+                let ref = try reference.load()
                 let cores = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
                 let cache = noSignatureCache ? SignatureCache(capacity: 0) : SignatureCache()
                 return (EntryJudge(reference: ref, cache: cache), mode, max(1, jobs ?? cores), expected)

@@ -2,7 +2,7 @@ import ArgumentParser
 
 /// `signet`: sign image trees for IMA, enforce with kernel policy, attest nodes.
 @main
-struct Signet: ParsableCommand {
+struct Signet: AsyncParsableCommand {
     static let version = "0.1.0"
 
     static let configuration = CommandConfiguration(
@@ -19,5 +19,5 @@ struct Signet: ParsableCommand {
               signet verify --cert keys-dev/ima.crt.pem rootfs/
             """,
         version: version,
-        subcommands: [Keys.self, Sign.self, Verify.self, Apply.self, ManifestCommand.self, KeyringCommand.self, PolicyCommand.self, Image.self, Agent.self, Attest.self, ReferenceCommand.self])
+        subcommands: [Keys.self, Sign.self, Verify.self, Apply.self, ManifestCommand.self, KeyringCommand.self, PolicyCommand.self, Image.self, Agent.self, Attest.self, ReferenceCommand.self, VerifierCommand.self, Fleet.self])
 }

@@ -1,0 +1,40 @@
+import SignetCrypto
+
+/// How the verifier runs: limits, lifetimes and who may enrol.
+public struct VerifierConfiguration: Sendable {
+    /// Who may enrol. `.open`: any TPM that completes the credential challenge (labs, demos);
+    /// `.endorsementCA`: only TPMs whose EK certificate chains to one of these CA certificates
+    /// (PEM or DER bytes) and names the EK the node sent.
+    public enum EnrollmentPolicy: Sendable {
+        case open
+        case endorsementCA([[UInt8]])
+    }
+
+    /// Names this process in the database (attestations.verifier, claimed nonces).
+    public var instanceID: String
+    public var enrollment: EnrollmentPolicy
+    /// SHA-256 of the admin bearer token; nil disables the admin API.
+    public var adminTokenSHA256: [UInt8]?
+    /// How long a nonce may be used (ms).
+    public var nonceLifetimeMs: Int64 = 120_000
+    /// How long an enrolment challenge may be answered (ms).
+    public var enrollmentLifetimeMs: Int64 = 300_000
+    /// A node with no attestation for this long is `stale` (ms).
+    public var staleAfterMs: Int64 = 120_000
+    /// Webhook endpoints told about every status change.
+    public var webhooks: [String] = []
+    /// Give up on a webhook delivery after this many attempts.
+    public var webhookMaxAttempts: Int = 8
+    /// Largest request body (bytes): evidence carries the log.
+    public var maxBodyBytes: Int = 64 << 20
+
+    /// Fault injection for the crash tests: sleep this long between verifying a round and
+    /// storing it, so a test can kill the process mid-round. Zero in production.
+    public var faultDelayBeforeCommitMs: Int = 0
+
+    public init(instanceID: String, enrollment: EnrollmentPolicy = .open, adminToken: [UInt8]? = nil) {
+        self.instanceID = instanceID
+        self.enrollment = enrollment
+        self.adminTokenSHA256 = adminToken.map { Digester.hash($0, .sha256) }
+    }
+}

@@ -1,0 +1,190 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
+import Logging
+import NIOCore
+import NIOPosix
+import NIOSSL
+import SignetHTTPClient
+import VerifierAPI
+
+/// The verifier service over HTTP(S): routes, authentication headers, body limits, and the
+/// background sweeper and webhook sender. Database and verification work runs on a thread
+/// pool, never on the event loops.
+public enum VerifierServer {
+    public struct Options: Sendable {
+        public var host = "127.0.0.1"
+        public var port = 8443
+        /// PEM certificate chain and key; without them the server speaks plain HTTP, and only on loopback.
+        public var tlsCertificateFile: String?
+        public var tlsKeyFile: String?
+        /// Threads for database and verification work.
+        public var workerThreads = 4
+        /// How often to sweep for stale nodes and send due webhooks (seconds).
+        public var backgroundInterval: Double = 1
+        public init() {}
+    }
+
+    /// Runs until SIGINT/SIGTERM. `onListening` gets the bound port (useful with port 0).
+    public static func run(core: VerifierCore, options: Options, onListening: @escaping @Sendable (Int) -> Void) async throws {
+        let isLoopback = ["127.0.0.1", "::1", "localhost"].contains(options.host)
+        var server: HTTPServerBuilder = .http1()
+        if let certFile = options.tlsCertificateFile, let keyFile = options.tlsKeyFile {
+            let chain = try NIOSSLCertificate.fromPEMFile(certFile).map { NIOSSLCertificateSource.certificate($0) }
+            let key = try NIOSSLPrivateKey(file: keyFile, format: .pem)
+            var tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key))
+            tls.minimumTLSVersion = .tlsv12
+            server = try .tls(.http1(), tlsConfiguration: tls)
+        } else if !isLoopback {
+            throw ServiceError(500, "tls-required", "plain HTTP is allowed only on loopback; give --tls-cert and --tls-key to listen on \(options.host)")
+        }
+        let pool = NIOThreadPool(numberOfThreads: max(1, options.workerThreads))
+        pool.start()
+        
+
+        var logger = Logger(label: "signet.verifier")
+        logger.logLevel = .warning
+        let app = Application(
+            router: router(core: core, pool: pool),
+            server: server,
+            configuration: .init(address: .hostname(options.host, port: options.port), serverName: "signet-verifier"),
+            onServerRunning: { channel in onListening(channel.localAddress?.port ?? options.port) },
+            logger: logger)
+
+        let background = Task.detached {
+            while !Task.isCancelled {
+                _ = try? await pool.runIfActive { try core.sweepStale() }
+                _ = try? await pool.runIfActive { try core.deliverWebhooks(using: HTTPClient(timeoutSeconds: 10)) }
+                try? await Task.sleep(nanoseconds: UInt64(options.backgroundInterval * 1e9))
+            }
+        }
+        do { try await app.runService() } catch {
+            background.cancel()
+            try? await pool.shutdownGracefully()
+            throw error
+        }
+        background.cancel()
+        try? await pool.shutdownGracefully()
+    }
+
+    /// The routes. Exposed for in-process tests.
+    public static func router(core: VerifierCore, pool: NIOThreadPool) -> Router<BasicRequestContext> {
+        let router = Router()
+        let limit = core.configuration.maxBodyBytes
+
+        router.get(RouterPath(APIPath.health)) { _, _ in Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "ok\n"))) }
+        router.get(RouterPath(APIPath.metrics)) { _, _ in
+            var headers = HTTPFields()
+            headers[.contentType] = "text/plain; version=0.0.4"
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: core.metrics.render())))
+        }
+        router.post("/v1/enrollments") { request, _ in
+            await respond(request, core, pool, limit, status: .created) { body, _ in try core.enroll(try decode(body)) }
+        }
+        router.post("/v1/enrollments/:id/activate") { request, context in
+            let id = context.parameters.get("id") ?? ""
+            return await respond(request, core, pool, limit) { body, _ in try core.activate(enrollmentID: id, try decode(body)) }
+        }
+        router.post("/v1/nodes/:node/nonce") { request, context in
+            let node = context.parameters.get("node") ?? ""
+            return await respond(request, core, pool, limit) { body, token in try core.issueNonce(node: node, token: token, try decode(body)) }
+        }
+        router.post("/v1/nodes/:node/attestations") { request, context in
+            let node = context.parameters.get("node") ?? ""
+            return await respond(request, core, pool, limit) { body, token in try core.attest(node: node, token: token, evidence: body) }
+        }
+        router.put("/v1/nodes/:node/group") { request, context in
+            let node = context.parameters.get("node") ?? ""
+            return await respond(request, core, pool, limit) { body, token in
+                try core.authenticateAdmin(token: token)
+                let assignment: GroupAssignment = try decode(body)
+                try core.assignGroup(node: node, assignment)
+                return assignment
+            }
+        }
+        router.post("/v1/groups/:group/references") { request, context in
+            let group = context.parameters.get("group") ?? ""
+            return await respond(request, core, pool, limit, status: .created) { body, token in
+                try core.authenticateAdmin(token: token)
+                return try core.uploadReference(group: group, try decode(body))
+            }
+        }
+        router.get("/v1/nodes/:node/history") { request, context in
+            let node = context.parameters.get("node") ?? ""
+            return await respond(request, core, pool, 0) { _, token in
+                try core.authenticateAdmin(token: token)
+                return try core.history(node: node)
+            }
+        }
+        router.get(RouterPath(APIPath.fleet)) { request, _ in
+            await respond(request, core, pool, 0) { _, token in
+                try core.authenticateAdmin(token: token)
+                return try core.fleetStatus()
+            }
+        }
+        return router
+    }
+
+    /// Collects the body (413 past `limit`), runs `work` on the pool with the bearer token,
+    /// and encodes its result or error as JSON.
+    static func respond<T: Encodable & Sendable>(
+        _ request: Request, _ core: VerifierCore, _ pool: NIOThreadPool, _ limit: Int, status: HTTPResponse.Status = .ok,
+        _ work: @escaping @Sendable ([UInt8], [UInt8]?) throws -> T
+    ) async -> Response {
+        do {
+            if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
+                throw ServiceError(413, "body-too-large", "the request body (\(length) bytes) is larger than \(limit) bytes")
+            }
+            let bytes = try await collect(request, limit: limit)
+            let token = bearerToken(request)
+            let result = try await pool.runIfActive { try work(bytes, token) }
+            return json(status, result)
+        } catch let error as ServiceError {
+            if (400..<500).contains(error.status) { core.metrics.recordRefusal() }
+            return json(HTTPResponse.Status(code: error.status), error.error)
+        } catch {
+            return json(.internalServerError, APIError(code: "internal", message: "\(error)"))
+        }
+    }
+
+    static func collect(_ request: Request, limit: Int) async throws -> [UInt8] {
+        guard limit > 0 else { return [] }
+        var buffer: ByteBuffer
+        do { buffer = try await request.body.collect(upTo: limit) } catch is NIOTooManyBytesError {
+            throw ServiceError(413, "body-too-large", "the request body is larger than \(limit) bytes")
+        }
+        return buffer.readBytes(length: buffer.readableBytes) ?? []
+    }
+
+    /// `Authorization: Bearer <base64url or base64 token>`.
+    static func bearerToken(_ request: Request) -> [UInt8]? {
+        guard let value = request.headers[.authorization], value.hasPrefix("Bearer ") else { return nil }
+        return TokenEncoding.decode(String(value.dropFirst(7)))
+    }
+
+    static func decode<T: Decodable>(_ body: [UInt8]) throws -> T {
+        do { return try JSONDecoder().decode(T.self, from: Data(body)) } catch let DecodingError.keyNotFound(key, _) {
+            throw ServiceError.badRequest("bad-json", "missing field '\(key.stringValue)'", field: key.stringValue)
+        } catch let DecodingError.typeMismatch(_, context) {
+            let field = context.codingPath.map(\.stringValue).joined(separator: ".")
+            throw ServiceError.badRequest("bad-json", "wrong type for '\(field)'", field: field)
+        } catch {
+            throw ServiceError.badRequest("bad-json", "the body is not the expected JSON document")
+        }
+    }
+
+    static func json<T: Encodable>(_ status: HTTPResponse.Status, _ value: T) -> Response {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let bytes = (try? encoder.encode(value)).map { [UInt8]($0) } ?? Array(#"{"code":"internal","message":"encoding failed"}"#.utf8)
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json"
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+}
+

@@ -1,0 +1,124 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ArgumentParser
+import SQLStore
+import SignetCrypto
+import VerifierAPI
+import VerifierService
+
+struct VerifierCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verifier",
+        abstract: "The verifier service: enrols nodes and attests them continuously.",
+        subcommands: [Serve.self])
+}
+
+extension VerifierCommand {
+    struct Serve: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Serve the verifier's JSON API over HTTPS (plain HTTP only on loopback).",
+            discussion: """
+                State lives in the database: SQLite by default (one file, created on first start), \
+                or PostgreSQL for fleets (--database postgres://user@host:5432/db), where any number \
+                of verifier processes can serve the same fleet. Schema migrations run at start.
+
+                Nodes enrol with 'signet agent run' (TPM credential challenge), then push evidence; \
+                operators upload references and read the fleet with 'signet fleet'. The admin token \
+                is read from --admin-token-file, which is created (0600, random) if missing.
+
+                Example: signet verifier serve --database /var/lib/signet/verifier.db --listen 0.0.0.0:8443 \\
+                  --tls-cert verifier.crt.pem --tls-key verifier.key.pem --admin-token-file /etc/signet/admin.token
+                """)
+
+        @Option(help: ArgumentHelp("sqlite:PATH, a file path, or postgres://user:password@host:port/db.", valueName: "url"))
+        var database = "/var/lib/signet/verifier.db"
+        @Option(help: ArgumentHelp("Address and port to listen on (port 0 picks a free one).", valueName: "host:port"))
+        var listen = "127.0.0.1:8443"
+        @Option(help: ArgumentHelp("TLS certificate chain (PEM).", valueName: "file")) var tlsCert: String?
+        @Option(help: ArgumentHelp("TLS private key (PEM).", valueName: "file")) var tlsKey: String?
+        @Option(help: ArgumentHelp("File with the admin bearer token (created if missing).", valueName: "file")) var adminTokenFile: String
+        @Option(help: ArgumentHelp("Who may enrol: open (any TPM that answers the challenge) or ek-ca (EK certificate from --ek-ca).", valueName: "policy"))
+        var enroll = "open"
+        @Option(help: ArgumentHelp("CA certificate EK certificates must be issued by (repeatable; with --enroll ek-ca).", valueName: "file"))
+        var ekCA: [String] = []
+        @Option(help: ArgumentHelp("POST status changes here (repeatable).", valueName: "url")) var webhook: [String] = []
+        @Option(help: ArgumentHelp("A node silent this long is stale (e.g. 2m).", valueName: "duration")) var staleAfter = DurationArgument(milliseconds: 120_000)
+        @Option(help: ArgumentHelp("How long a nonce stays valid.", valueName: "duration")) var nonceLifetime = DurationArgument(milliseconds: 120_000)
+        @Option(help: ArgumentHelp("Database connections and worker threads.", valueName: "n")) var workers = 4
+        @Option(help: ArgumentHelp("This process's name in the database (default: host:pid).", valueName: "name")) var instance: String?
+        @Option(help: ArgumentHelp("Write the bound port here once listening.", valueName: "file")) var portFile: String?
+        @Option(help: ArgumentHelp("Largest request body in MiB (evidence carries the log).", valueName: "MiB")) var maxBody = 64
+
+        func run() async throws {
+            let (core, options) = try reportingErrors { () throws -> (VerifierCore, VerifierServer.Options) in
+                guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]), (0...65535).contains(port) else {
+                    throw UsageError("--listen must be host:port, not '\(listen)'")
+                }
+                var options = VerifierServer.Options()
+                options.host = String(listen[..<colon]).trimmingCharacters(in: ["[", "]"])
+                options.port = port
+                options.tlsCertificateFile = tlsCert
+                options.tlsKeyFile = tlsKey
+                options.workerThreads = workers
+                guard (tlsCert == nil) == (tlsKey == nil) else { throw UsageError("give both --tls-cert and --tls-key, or neither") }
+                if tlsCert == nil && !["127.0.0.1", "::1", "localhost"].contains(options.host) {
+                    throw UsageError("plain HTTP is allowed only on loopback; give --tls-cert and --tls-key to listen on \(options.host)")
+                }
+                let token = try adminToken()
+                var configuration = VerifierConfiguration(instanceID: instance ?? Self.defaultInstance(), adminToken: token)
+                switch enroll {
+                case "open": configuration.enrollment = .open
+                case "ek-ca":
+                    guard !ekCA.isEmpty else { throw UsageError("--enroll ek-ca needs at least one --ek-ca certificate") }
+                    configuration.enrollment = .endorsementCA(try ekCA.map { try FileBytes.read($0) })
+                default: throw UsageError("--enroll must be open or ek-ca, not '\(enroll)'")
+                }
+                configuration.webhooks = webhook
+                configuration.staleAfterMs = staleAfter.milliseconds
+                configuration.nonceLifetimeMs = nonceLifetime.milliseconds
+                guard maxBody >= 1 && maxBody <= 1024 else { throw UsageError("--max-body must be 1-1024 MiB") }
+                configuration.maxBodyBytes = maxBody << 20
+                // Fault injection for the crash tests only (see VerifierConfiguration).
+                if let delay = getenv("SIGNET_VERIFIER_FAULT_DELAY_BEFORE_COMMIT_MS").flatMap({ Int(String(cString: $0)) }) {
+                    configuration.faultDelayBeforeCommitMs = delay
+                }
+                let db: SQLDatabase
+                do { db = try SQLDatabase(url: database, maxConnections: workers) } catch {
+                    throw UsageError("--database \(Self.redacted(database)): \(error)")
+                }
+                return (try VerifierCore(database: db, configuration: configuration), options)
+            }
+            let scheme = tlsCert == nil ? "http" : "https"
+            let portFile = self.portFile
+            let dbName = Self.redacted(database)
+            try await VerifierServer.run(core: core, options: options) { port in
+                if let portFile { try? FileBytes.writeAtomically(Array("\(port)\n".utf8), to: portFile, mode: 0o644) }
+                Console.out("signet verifier: listening on \(scheme)://\(options.host):\(port) (database \(dbName))")
+            }
+        }
+
+        /// The admin token: read from the file, or created there.
+        func adminToken() throws -> [UInt8] {
+            if access(adminTokenFile, F_OK) == 0 { return try readToken(adminTokenFile) }
+            let token = SecureRandom.bytes(32)
+            try FileBytes.writeAtomically(Array((TokenEncoding.encode(token) + "\n").utf8), to: adminTokenFile, mode: 0o600)
+            Console.err("signet verifier: created admin token in \(adminTokenFile)")
+            return token
+        }
+
+        static func defaultInstance() -> String {
+            var host = [CChar](repeating: 0, count: 256)
+            gethostname(&host, 255)
+            return "\(String(cString: host)):\(getpid())"
+        }
+
+        /// The URL without its password, for messages.
+        static func redacted(_ url: String) -> String {
+            guard let scheme = url.range(of: "://"), let at = url.lastIndex(of: "@"), at > scheme.upperBound else { return url }
+            let userinfo = url[scheme.upperBound..<at]
+            guard let colon = userinfo.firstIndex(of: ":") else { return url }
+            return String(url[..<colon]) + ":***" + String(url[at...])
+        }
+    }
+}
