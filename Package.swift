@@ -80,6 +80,13 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
+        // `tools/bench fleet`: enrols simulated nodes (real quotes from a pool of swtpm instances) and
+        // drives incremental attestation rounds against a running verifier, printing throughput and latency.
+        .executableTarget(
+            name: "signet-fleet-bench",
+            dependencies: ["TPM", "Attestation", "IMAFormat", "SignetCrypto", "SignetHTTPClient", "VerifierAPI"],
+            path: "Sources/signet-fleet-bench"),
+
         // Shared by the test targets: temp dirs, key fixtures, running binaries, xattrs.
         .target(
             name: "SignetTestSupport", dependencies: ["SignetCrypto", "IMAFormat", "CLinux"],

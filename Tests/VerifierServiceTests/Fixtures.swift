@@ -74,7 +74,7 @@ final class VerifierProcess {
 
 /// A simulated node: its own swtpm, an IMA log file whose entries are extended into PCR 10 as
 /// the kernel would, and `signet agent run` as the agent.
-final class SimulatedNode {
+final class SimulatedNode: @unchecked Sendable {  // read-only from concurrent test code
     let id: String
     let swtpm: Swtpm
     let stateDir: String
@@ -213,4 +213,12 @@ final class WebhookReceiver {
         }
         return events()
     }
+}
+
+/// A value behind a lock, for test code that collects results from several threads.
+final class Locked<Value>: @unchecked Sendable {
+    private var value: Value
+    private let lock = NSLock()
+    init(_ value: Value) { self.value = value }
+    func withLock<T>(_ body: (inout Value) -> T) -> T { lock.lock(); defer { lock.unlock() }; return body(&value) }
 }

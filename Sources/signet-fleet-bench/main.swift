@@ -1,0 +1,1 @@
+print("signet-fleet-bench: not written yet")
