@@ -129,4 +129,9 @@ static inline int signet_pkcs11_token_present(const char *path, const char *labe
 static inline int signet_engine_ctrl_no_input(ENGINE *e, const char *cmd) {
     return ENGINE_ctrl_cmd_string(e, cmd, NULL, 0);
 }
+/* STACK_OF(X509) is a macro family; these give Swift plain functions. */
+static inline STACK_OF(X509) *signet_x509_stack_new(void) { return sk_X509_new_null(); }
+static inline void signet_x509_stack_free(STACK_OF(X509) *s) { sk_X509_free(s); }
+static inline int signet_x509_stack_push(STACK_OF(X509) *s, X509 *c) { return sk_X509_push(s, c); }
+
 #endif

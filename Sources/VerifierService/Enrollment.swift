@@ -95,24 +95,33 @@ extension VerifierCore {
         }
     }
 
+    func ekPublicKey(_ ek: TPMPublic) throws -> PublicKey {
+        do { return try ek.publicKey() } catch {
+            throw ServiceError.badRequest("bad-ek", "ek_public holds no usable public key: \(error)", field: "ek_public")
+        }
+    }
+
     /// The enrolment policy: open, or an EK certificate chaining to a configured CA and naming this EK.
     func admit(ek: TPMPublic, certificate: [UInt8]?) throws {
         guard case .endorsementCA(let cas) = configuration.enrollment else { return }
         guard let certificate else {
             throw ServiceError(403, "ek-not-admitted", "this verifier admits only TPMs with an EK certificate from its EK CA; none was sent", field: "ek_certificate")
         }
+        let leaf: Certificate
         do {
-            let leaf = try Certificate.parseAll(certificate, source: "ek_certificate")
-            let roots = try cas.flatMap { try Certificate.parseAll($0, source: "EK CA") }
-            guard let first = leaf.first else { throw ServiceError.badRequest("bad-ek-certificate", "empty", field: "ek_certificate") }
-            guard first.publicKey.isSameKey(as: try ek.publicKey()) else {
-                throw ServiceError(403, "ek-not-admitted", "the EK certificate is for another key than ek_public", field: "ek_certificate")
+            guard let first = try Certificate.parseAll(certificate, source: "ek_certificate").first else {
+                throw ServiceError.badRequest("bad-ek-certificate", "ek_certificate holds no certificate", field: "ek_certificate")
             }
-            guard roots.contains(where: { first.isIssued(by: $0) }) else {
-                throw ServiceError(403, "ek-not-admitted", "the EK certificate (issuer \(first.issuer)) is not signed by a configured EK CA", field: "ek_certificate")
-            }
+            leaf = first
         } catch let error as ServiceError { throw error } catch {
             throw ServiceError.badRequest("bad-ek-certificate", "\(error)", field: "ek_certificate")
+        }
+        guard leaf.publicKey.isSameKey(as: try ekPublicKey(ek)) else {
+            throw ServiceError(403, "ek-not-admitted", "the EK certificate is for another key than ek_public", field: "ek_certificate")
+        }
+        let anchors = cas.flatMap { (try? Certificate.parseAll($0, source: "EK CA")) ?? [] }
+        do { try leaf.verifyChain(anchors: anchors) } catch {
+            throw ServiceError(403, "ek-not-admitted", "the EK certificate \(error)", field: "ek_certificate")
         }
     }
 }

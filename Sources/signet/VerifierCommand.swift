@@ -71,7 +71,12 @@ extension VerifierCommand {
                 case "open": configuration.enrollment = .open
                 case "ek-ca":
                     guard !ekCA.isEmpty else { throw UsageError("--enroll ek-ca needs at least one --ek-ca certificate") }
-                    configuration.enrollment = .endorsementCA(try ekCA.map { try FileBytes.read($0) })
+                    let cas = try ekCA.map { path -> [UInt8] in
+                        let bytes = try FileBytes.read(path)
+                        _ = try Certificate.parseAll(bytes, source: path)  // a bad file fails now, not at the first enrolment
+                        return bytes
+                    }
+                    configuration.enrollment = .endorsementCA(cas)
                 default: throw UsageError("--enroll must be open or ek-ca, not '\(enroll)'")
                 }
                 configuration.webhooks = webhook

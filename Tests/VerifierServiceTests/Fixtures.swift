@@ -18,7 +18,7 @@ final class VerifierProcess {
     let environment: [String: String]
     private(set) var process: Process?
     private(set) var port = 0
-    var url: String { "http://127.0.0.1:\(port)" }
+    var url: String { "\(extraArguments.contains("--tls-cert") ? "https" : "http")://127.0.0.1:\(port)" }
     var adminTokenFile: String { dir.url("admin.token") }
     var logFile: String { dir.url("\(name).log") }
 
@@ -81,9 +81,20 @@ final class SimulatedNode: @unchecked Sendable {  // read-only from concurrent t
     let logPath: String
     private(set) var entries = 0
 
-    init(id: String, dir: TempDir) throws {
+    /// `rsa` or `ecc`: the AK and EK type the agent uses.
+    let keyType: String
+
+    /// With `provisionEKCertificate`, swtpm_setup writes an RSA EK certificate (signed by
+    /// swtpm-localca) into NV first, as a TPM vendor does.
+    init(id: String, dir: TempDir, keyType: String = "ecc", provisionEKCertificate: Bool = false) throws {
         self.id = id
+        self.keyType = keyType
         dir.mkdir("\(id)-tpm")
+        if provisionEKCertificate {
+            guard let setup = which("swtpm_setup") else { throw XCTSkip("swtpm_setup is not installed") }
+            let r = try runProgram(setup, ["--tpm2", "--tpmstate", dir.url("\(id)-tpm"), "--create-ek-cert", "--overwrite"])
+            guard r.status == 0 else { throw XCTSkip("swtpm_setup cannot create EK certificates here: \(r.output)") }
+        }
         swtpm = Swtpm(stateDir: dir.url("\(id)-tpm"))
         try swtpm.start()
         stateDir = dir.url("\(id)-agent")
@@ -117,7 +128,18 @@ final class SimulatedNode: @unchecked Sendable {  // read-only from concurrent t
     @discardableResult
     func attest(_ verifier: String, extra: [String] = []) throws -> ProcessResult {
         try runProgram(signetBinary, ["agent", "run", "--once", "--tcti", swtpm.tcti, "--verifier", verifier, "--state", stateDir,
-                                      "--node-id", id, "--log", logPath, "--boot-id", "boot-1", "--key-type", "ecc"] + extra)
+                                      "--node-id", id, "--log", logPath, "--boot-id", bootID, "--key-type", keyType] + extra)
+    }
+
+    /// The current boot's id, as the agent reports it.
+    private(set) var bootID = "boot-1"
+
+    /// A reboot: the TPM resets (PCRs cleared, resetCount up), the log starts empty, a new boot id.
+    func reboot() throws {
+        try swtpm.restart()
+        try FileBytes.writeAtomically([], to: logPath, mode: 0o644)
+        entries = 0
+        bootID = "boot-\(Int(bootID.dropFirst(5))! + 1)"
     }
 
     /// The node's bearer token, as the agent stored it.
