@@ -1,5 +1,8 @@
 // SQLite backend: one sqlite3 handle, prepared statements cached by SQL text.
 
+#if canImport(Glibc)
+import Glibc
+#endif
 import CSQLite
 
 // sqlite3's SQLITE_TRANSIENT: copy the bound bytes before returning.
@@ -23,6 +26,12 @@ public final class SQLiteConnection: SQLConnection, PooledConnection {
     public init(path: String, busyTimeoutMilliseconds: Int32 = 5000) throws {
         self.path = path
         var handle: OpaquePointer?
+        // The verifier's state (node tokens' hashes, verdicts) is nobody else's business: a new
+        // database file is created 0600 (SQLite gives its -wal and -shm files the same mode).
+        if path != ":memory:" {
+            let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+            if fd >= 0 { Glibc.close(fd) }
+        }
         let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
         let rc = sqlite3_open_v2(path, &handle, flags, nil)
         guard rc == SQLITE_OK, let handle else {

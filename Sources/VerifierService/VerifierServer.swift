@@ -27,19 +27,27 @@ public enum VerifierServer {
         public var workerThreads = 4
         /// How often to sweep for stale nodes and send due webhooks (seconds).
         public var backgroundInterval: Double = 1
+        /// A client must send a request's head within this many seconds of connecting (or of
+        /// the previous response), and the whole request within `requestTimeout` of its head.
+        public var headTimeout: Double = 10
+        public var requestTimeout: Double = 120
         public init() {}
     }
 
     /// Runs until SIGINT/SIGTERM. `onListening` gets the bound port (useful with port 0).
     public static func run(core: VerifierCore, options: Options, onListening: @escaping @Sendable (Int) -> Void) async throws {
         let isLoopback = ["127.0.0.1", "::1", "localhost"].contains(options.host)
-        var server: HTTPServerBuilder = .http1()
+        let head = TimeAmount.milliseconds(Int64(options.headTimeout * 1000))
+        let whole = TimeAmount.milliseconds(Int64(options.requestTimeout * 1000))
+        let http1 = HTTP1Channel.Configuration(
+            additionalChannelHandlers: [RequestDeadlineHandler(headTimeout: head, requestTimeout: whole)])
+        var server: HTTPServerBuilder = .http1(configuration: http1)
         if let certFile = options.tlsCertificateFile, let keyFile = options.tlsKeyFile {
             let chain = try NIOSSLCertificate.fromPEMFile(certFile).map { NIOSSLCertificateSource.certificate($0) }
             let key = try NIOSSLPrivateKey(file: keyFile, format: .pem)
             var tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key))
             tls.minimumTLSVersion = .tlsv12
-            server = try .tls(.http1(), tlsConfiguration: tls)
+            server = try .tls(.http1(configuration: http1), tlsConfiguration: tls)
         } else if !isLoopback {
             throw ServiceError(500, "tls-required", "plain HTTP is allowed only on loopback; give --tls-cert and --tls-key to listen on \(options.host)")
         }

@@ -49,6 +49,10 @@ extension VerifierCommand {
         @Option(help: ArgumentHelp("This process's name in the database (default: host:pid).", valueName: "name")) var instance: String?
         @Option(help: ArgumentHelp("Write the bound port here once listening.", valueName: "file")) var portFile: String?
         @Option(help: ArgumentHelp("Largest request body in MiB (evidence carries the log).", valueName: "MiB")) var maxBody = 64
+        @Option(help: ArgumentHelp("A client must send a request's head within this time of connecting.", valueName: "duration"))
+        var headTimeout = DurationArgument(milliseconds: 10_000)
+        @Option(help: ArgumentHelp("… and the whole request within this time of its head.", valueName: "duration"))
+        var requestTimeout = DurationArgument(milliseconds: 120_000)
 
         func run() async throws {
             let (core, options) = try reportingErrors { () throws -> (VerifierCore, VerifierServer.Options) in
@@ -61,6 +65,8 @@ extension VerifierCommand {
                 options.tlsCertificateFile = tlsCert
                 options.tlsKeyFile = tlsKey
                 options.workerThreads = workers
+                options.headTimeout = headTimeout.seconds
+                options.requestTimeout = requestTimeout.seconds
                 guard (tlsCert == nil) == (tlsKey == nil) else { throw UsageError("give both --tls-cert and --tls-key, or neither") }
                 if tlsCert == nil && !["127.0.0.1", "::1", "localhost"].contains(options.host) {
                     throw UsageError("plain HTTP is allowed only on loopback; give --tls-cert and --tls-key to listen on \(options.host)")
