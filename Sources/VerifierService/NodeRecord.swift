@@ -17,6 +17,9 @@ struct NodeRecord: Sendable {
     var lastAttestationAt: Int64?
     var referenceVersion: Int64?
     var firstFailure: String?
+    /// The newest reference version of the node's group (nil: none yet), read with the node so
+    /// a round needs no extra query for it.
+    var latestReferenceVersion: Int64?
 
     static let columns = "id, group_name, ak_public, token_sha256, enrolled_at, round, status, state, boot_id, last_attestation_at, reference_version, first_failure"
 
@@ -33,6 +36,15 @@ struct NodeRecord: Sendable {
         lastAttestationAt = try row.optionalInteger("last_attestation_at")
         referenceVersion = try row.optionalInteger("reference_version")
         firstFailure = try row.optionalText("first_failure")
+        latestReferenceVersion = row.columns.contains("latest_reference") ? try row.optionalInteger("latest_reference") : nil
+    }
+
+    /// The node with its group's newest reference version.
+    static func loadWithReference(_ id: String, on connection: any SQLConnection) throws -> NodeRecord? {
+        try connection.query("""
+            SELECT \(columns), (SELECT MAX(version) FROM reference_versions r WHERE r.group_name = nodes.group_name) AS latest_reference
+            FROM nodes WHERE id = $1
+            """, [.text(id)]).first.map(NodeRecord.init(row:))
     }
 
     static func load(_ id: String, on connection: any SQLConnection) throws -> NodeRecord? {

@@ -17,12 +17,9 @@ final class ReferenceCache: Sendable {
     private let built = Mutex<[String: (version: Int64, verifier: AttestationVerifier)]>([:])
     let signatures = SignatureCache()
 
-    /// The verifier for the group's newest reference version (an empty reference, which
+    /// The verifier for reference `version` of `group` (the newest, as read with the node; an empty reference, which
     /// accepts only excluded or nothing, when the group has none yet).
-    func verifier(forGroup group: String, core: VerifierCore) throws -> (Int64?, AttestationVerifier) {
-        let latest: Int64? = try core.withConnection { c in
-            try c.query("SELECT MAX(version) AS v FROM reference_versions WHERE group_name = $1", [.text(group)]).first?.optionalInteger("v")
-        }
+    func verifier(forGroup group: String, version latest: Int64?, core: VerifierCore) throws -> (Int64?, AttestationVerifier) {
         guard let latest else { return (nil, AttestationVerifier(reference: Reference(), cache: signatures)) }
         if let hit = built.withLock({ $0[group] }), hit.version == latest { return (latest, hit.verifier) }
         let document: [UInt8] = try core.withConnection { c in

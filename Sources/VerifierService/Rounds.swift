@@ -49,9 +49,10 @@ extension VerifierCore {
         let nonceHex = Hex.encode(evidence.nonce)
         let claimedAt = now()
 
-        // 1. Authenticate and claim the nonce (short, so verifying holds no lock).
-        let node: NodeRecord = try transaction { c in
-            let node = try authenticatedNode(nodeID, token: token, on: c)
+        // 1. Authenticate and claim the nonce: one statement each, no transaction (the claim is a
+        //    single atomic UPDATE), so verifying holds no lock.
+        let node: NodeRecord = try withConnection { c in
+            let node = try authenticatedNode(nodeID, token: token, on: c, withReference: true)
             try c.query("""
                 UPDATE nonces SET claimed_by = $3, claimed_at = $4
                 WHERE nonce = $1 AND node_id = $2 AND claimed_at IS NULL AND expires_at >= $4
@@ -66,7 +67,7 @@ extension VerifierCore {
         do { akArea = try TPMPublic(tpm2bPublic: node.attestationKey) } catch {
             throw ServiceError(500, "bad-stored-ak", "the stored AK of \(nodeID) does not parse: \(error)")
         }
-        let (referenceVersion, verifier) = try references.verifier(forGroup: node.group, core: self)
+        let (referenceVersion, verifier) = try references.verifier(forGroup: node.group, version: node.latestReferenceVersion, core: self)
         let result = verifier.verify(evidence, expecting: AttestationExpectations(nonce: evidence.nonce, attestationKey: .publicArea(akArea)),
                                      previous: previous)
         let verdict = result.verdict

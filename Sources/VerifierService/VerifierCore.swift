@@ -45,8 +45,10 @@ public final class VerifierCore: Sendable {
 
     /// The node's row when `token` is its bearer token; 401 otherwise (also for unknown nodes,
     /// so the answer does not tell which node ids exist).
-    func authenticatedNode(_ nodeID: String, token: [UInt8]?, on connection: any SQLConnection) throws -> NodeRecord {
-        guard Identifier.isValid(nodeID), let token, let node = try NodeRecord.load(nodeID, on: connection),
+    func authenticatedNode(_ nodeID: String, token: [UInt8]?, on connection: any SQLConnection,
+                           withReference: Bool = false) throws -> NodeRecord {
+        guard Identifier.isValid(nodeID), let token,
+              let node = try (withReference ? NodeRecord.loadWithReference(nodeID, on: connection) : NodeRecord.load(nodeID, on: connection)),
               constantTimeEqual(Digester.hash(token, .sha256), node.tokenSHA256) else {
             throw ServiceError.unauthorized
         }
