@@ -20,6 +20,9 @@ public final class PostgresConnection: SQLConnection, PooledConnection {
     public let endpoint: String
 
     private var conn: OpaquePointer?
+    /// Server-side prepared statements by SQL text: parsed and planned once per connection.
+    private var prepared: [String: String] = [:]
+    private static let preparedLimit = 256
 
     /// Connects to `url` (`postgres://user:password@host:port/dbname`, `postgresql://…`, `?host=/socket/dir`,
     /// or a libpq `key=value` string). Throws SQLError(.other) for a malformed URL and
@@ -121,7 +124,9 @@ public final class PostgresConnection: SQLConnection, PooledConnection {
             }
         }
 
-        let res = PQexecParams(conn, sql, Int32(n), types, values, lengths, formats, 0)
+        _ = types  // parameter types are inferred by the server when the statement is prepared
+        let name = try preparedName(for: sql, parameterCount: n, on: conn)
+        let res = PQexecPrepared(conn, name, Int32(n), values, lengths, formats, 0)
         defer { PQclear(res) }
         guard let res else {
             throw SQLError(kind: .connection, message: "PostgreSQL at \(endpoint): \(Self.trim(String(cString: PQerrorMessage(conn))))",
@@ -140,6 +145,27 @@ public final class PostgresConnection: SQLConnection, PooledConnection {
         default:
             throw error(res, sql)
         }
+    }
+
+    /// The name of `sql` prepared on this connection, preparing it on first use. Parameter types
+    /// are left to the server to infer from the statement (as for PQexecParams with type 0);
+    /// blobs are sent in binary, everything else as text.
+    private func preparedName(for sql: String, parameterCount: Int, on conn: OpaquePointer) throws -> String {
+        if let name = prepared[sql] { return name }
+        if prepared.count >= Self.preparedLimit {
+            PQclear(PQexec(conn, "DEALLOCATE ALL"))
+            prepared.removeAll()
+        }
+        let name = "signet_\(prepared.count + 1)"
+        let res = PQprepare(conn, name, sql, Int32(parameterCount), nil)
+        defer { PQclear(res) }
+        guard let res else {
+            throw SQLError(kind: .connection, message: "PostgreSQL at \(endpoint): \(Self.trim(String(cString: PQerrorMessage(conn))))",
+                           statement: SQLError.clip(sql))
+        }
+        guard PQresultStatus(res) == PGRES_COMMAND_OK else { throw error(res, sql) }
+        prepared[sql] = name
+        return name
     }
 
     func runScript(_ script: String) throws {
