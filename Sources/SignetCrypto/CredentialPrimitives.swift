@@ -6,13 +6,6 @@ import IMAFormat
 /// ECDH on NIST P-256 with raw coordinates, and RSA-OAEP with a label.
 /// They take and return raw bytes because TPM structures carry raw bytes.
 public enum CredentialPrimitives {
-    /// `count` bytes from OpenSSL's DRBG (a credential seed).
-    public static func randomBytes(_ count: Int) throws -> [UInt8] {
-        var out = [UInt8](repeating: 0, count: count)
-        guard count == 0 || RAND_bytes(&out, Int32(count)) == 1 else { throw CryptoError.openssl("RAND_bytes") }
-        return out
-    }
-
     /// HMAC of `data` with `key` over `hash`.
     public static func hmac(_ hash: HashAlgorithm, key: [UInt8], data: [UInt8]) throws -> [UInt8] {
         var out = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))

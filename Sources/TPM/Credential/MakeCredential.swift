@@ -53,7 +53,7 @@ public enum MakeCredential {
         switch ek.unique {
         case .rsa(let modulus):
             switch input {
-            case .random: seed = try crypto("seed") { try CredentialPrimitives.randomBytes(digestSize) }
+            case .random: seed = SecureRandom.bytes(digestSize)
             case .rsaSeed(let s):
                 precondition(s.count == digestSize, "the seed must be as long as a nameAlg digest")
                 seed = s
