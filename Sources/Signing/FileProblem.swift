@@ -18,6 +18,8 @@ public enum FileProblem: Error, Sendable, Equatable, CustomStringConvertible {
     /// An existing security.ima that is not a valid IMA xattr; kept unless --force.
     case malformedExistingXattr(String)
     case signingFailed(String)
+    /// The portable EVM signature could not be computed (missing security.ima, a label conflict, …).
+    case evm(EVMError)
 
     public var description: String {
         switch self {
@@ -33,6 +35,7 @@ public enum FileProblem: Error, Sendable, Equatable, CustomStringConvertible {
         case .malformedExistingXattr(let why):
             return "existing security.ima is malformed (\(why)); left as is, use --force to replace it"
         case .signingFailed(let why): return "signing failed: \(why)"
+        case .evm(let e): return "EVM: \(e.field): \(e.reason)"
         }
     }
 
@@ -48,6 +51,7 @@ public enum FileProblem: Error, Sendable, Equatable, CustomStringConvertible {
         case .xattrFailed: return "xattr-failed"
         case .malformedExistingXattr: return "malformed-xattr"
         case .signingFailed: return "signing-failed"
+        case .evm: return "evm"
         }
     }
 }

@@ -17,6 +17,8 @@ public struct SigningOptions: Sendable {
     public var force = false
     /// Re-sign even when the existing signature already verifies with our key.
     public var resignAll = false
+    /// Also write a portable EVM signature (security.evm, type 0x05) after security.ima.
+    public var evm: EVMSigningOptions?
     public var jobs: Int = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
     /// Test hook: runs after a file is hashed, before its xattr is set.
     var afterHash: (@Sendable (FilePath) -> Void)?
@@ -41,6 +43,9 @@ public struct SignedFile: Sendable {
     /// The security.ima value (new, or the existing valid one).
     public var xattr: [UInt8]
     public var bytesRead: Int64
+    /// With `SigningOptions.evm`: the security.evm value written (or kept, when
+    /// it already verified over the current metadata); empty otherwise.
+    public var evm: [UInt8] = []
 }
 
 /// The parallel hash+sign pipeline: each worker opens a file with
@@ -105,6 +110,10 @@ public final class SigningPipeline: Sendable {
                 case .validOurs where !options.resignAll:
                     result.xattr = existing
                     result.outcome = .alreadySigned
+                    if let evm = options.evm {
+                        // security.ima is final: sign the metadata over it (skipped when already valid).
+                        if try signEVM(handle, ima: existing, options: evm, into: &result) { result.outcome = .signed }
+                    }
                     return result
                 case .malformed(let why) where !options.force:
                     throw .malformedExistingXattr(why)
@@ -124,6 +133,10 @@ public final class SigningPipeline: Sendable {
                 // Re-check: the content must still be what was hashed.
                 try handle.checkUnchanged()
                 try handle.setXattr("security.ima", result.xattr)
+            }
+            if let evm = options.evm {
+                // After security.ima: the EVM signature covers its final value.
+                _ = try signEVM(handle, ima: result.xattr, options: evm, into: &result)
             }
         } catch {
             result.outcome = .failed(error)

@@ -26,12 +26,18 @@ struct Sign: ParsableCommand {
             (MANIFEST.sig, same key) are written when every file succeeded. --detached \
             writes signatures only into the manifest; 'signet apply' sets them later.
 
+            With --evm, each file also gets a portable EVM signature (security.evm, type \
+            0x05) over its security.ima, SELinux label, capabilities, uid, gid and mode as \
+            they will be in the image (--evm-uid/--evm-gid/--evm-selinux/--evm-caps), \
+            computed after security.ima is written, in the same pass.
+
             The key passphrase comes from SIGNET_KEY_PASSPHRASE or --passphrase-file.
 
             Examples:
               signet sign --key ima.key.pem --cert ima.crt.pem rootfs/
               signet sign --key ima.key.pem --cert ima.crt.pem --select code --manifest m.jsonl rootfs/
               signet sign --key ima.key.pem --cert ima.crt.pem --detached --manifest m.jsonl build/
+              signet sign --key ima.key.pem --cert ima.crt.pem --evm --evm-uid 0 --evm-gid 0 rootfs/
             """)
 
     @OptionGroup var signing: SigningKeyOptions
@@ -44,6 +50,7 @@ struct Sign: ParsableCommand {
     @Flag(help: "Replace a malformed existing security.ima.") var force = false
     @Flag(help: "Sign again even files whose signature already verifies with this key.") var resign = false
     @OptionGroup var selection: SelectionOptions
+    @OptionGroup(title: "EVM (metadata) signatures") var evm: EVMOptions
     @OptionGroup var output: RunOptions
     @Argument(help: ArgumentHelp("Files or directories to sign.", valueName: "path")) var paths: [String]
 
@@ -52,6 +59,7 @@ struct Sign: ParsableCommand {
             throw ValidationError("--detached keeps signatures only in the manifest: give --manifest FILE")
         }
         if paths.isEmpty { throw ValidationError("give at least one file or directory to sign") }
+        if evm.evm && detached { throw ValidationError("--evm writes security.evm into the tree: not with --detached") }
     }
 
     func run() throws {
@@ -60,6 +68,7 @@ struct Sign: ParsableCommand {
             options.detached = detached
             options.force = force
             options.resignAll = resign
+            options.evm = evm.options
         }
         try SignJob(pipeline: pipeline, selection: selection.selection, output: output,
                     manifest: manifest, buildID: buildID).run(paths: paths)
@@ -84,6 +93,8 @@ struct SignJob {
         let started = Clock.now()
         let trap = SignalTrap()
         let walk = TreeWalker(selection: selection).walk(paths.map(FilePath.init))
+        // --evm: the labels the tree carries must say what the target will see; refuse before touching a file.
+        try reportingErrors { try pipeline.checkEVMLabels(walk.files) }
         let progress = ProgressCounter(totalFiles: walk.files.count,
                                        totalBytes: walk.files.reduce(0) { $0 + Int($1.size) })
         let bar = (Console.stderrIsTerminal && !output.json && !output.noProgress) ? ProgressBar(progress, label: "signing") : nil
@@ -141,6 +152,7 @@ struct SignJob {
                 var pairs = JSON.pathPairs(r.file.paths[0]) + [("outcome", JSON.string(outcome))]
                 if !r.digest.isEmpty { pairs.append(("digest", JSON.string("\(hashAlgorithm.name):\(Hex.encode(r.digest))"))) }
                 if r.file.paths.count > 1 { pairs.append(("links", String(r.file.paths.count))) }
+                if !r.evm.isEmpty { pairs.append(("evm", JSON.string(Hex.encode(r.evm)))) }
                 files.append(JSON.object(pairs + extra))
             }
             for f in walk.failures {

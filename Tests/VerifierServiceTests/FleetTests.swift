@@ -113,7 +113,11 @@ final class FleetTests: FleetTestCase {
         XCTAssertEqual(historyB.map(\.referenceVersion), [1, 1])
 
         // The webhook (its first delivery refused with 500, so retried) hears pass then fail for node-b.
-        let events = hook.waitFor { events in events.contains { $0.nodeID == "node-b" && $0.status == "fail" } }
+        // Deliveries are retried independently (the refused one comes back a second later), so wait for both nodes' events.
+        let events = hook.waitFor { events in
+            events.contains { $0.nodeID == "node-b" && $0.status == "fail" } && events.contains { $0.nodeID == "node-a" && $0.status == "pass" }
+                && events.contains { $0.nodeID == "node-b" && $0.status == "pass" }
+        }
         let forB = events.filter { $0.nodeID == "node-b" }.map { "\($0.previousStatus)->\($0.status)" }
         XCTAssertEqual(forB, ["enrolled->pass", "pass->fail"], "\(events)")
         XCTAssertEqual(Set(events.filter { $0.nodeID == "node-a" }.map(\.status)), ["pass"])

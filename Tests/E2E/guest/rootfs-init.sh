@@ -24,6 +24,7 @@ signet keyring list 2>&1 | sed 's/^/E2E-LOG /'
 mode=$(sed -n 's/.*signet\.mode=\([a-z-]*\).*/\1/p' /proc/cmdline)
 case $mode in
   attest|attest-unsigned) /sbin/attest.sh "$mode"; finish ;;
+  evm) /sbin/evm.sh; finish ;;
 esac
 
 # check NAME CONDITION-RESULT DETAIL: a marker for a step that is not an exec attempt.
