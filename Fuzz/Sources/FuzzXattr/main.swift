@@ -8,6 +8,7 @@ let body: FuzzBody = { data, size in
     if let value = try? IMAXattr(bytes: bytes) {
         precondition(value.encoded() == bytes, "xattr round trip changed the bytes")
     }
+    precondition(EVMXattr.roundTrips(bytes), "security.evm round trip changed the bytes")
     return 0
 }
 
