@@ -46,6 +46,8 @@ extension VerifierCore {
 
     /// Records `stale` for nodes silent past the threshold (one webhook event each). Several
     /// verifiers may sweep at once: the conditional UPDATE lets exactly one record each change.
+    /// Also drops expired nonces, verdicts past the retention (never a node's newest), and
+    /// webhook deliveries finished a week ago.
     @discardableResult
     public func sweepStale() throws -> Int {
         let at = now()
@@ -65,6 +67,14 @@ extension VerifierCore {
                                                        at: at, round: nil, firstFailure: n.firstFailure), on: c)
             }
             try c.query("DELETE FROM nonces WHERE expires_at < $1", [.integer(at - configuration.nonceLifetimeMs)])
+            if configuration.historyRetentionMs > 0 {
+                try c.query("""
+                    DELETE FROM attestations WHERE verified_at < $1
+                    AND round < (SELECT n.round FROM nodes n WHERE n.id = attestations.node_id)
+                    """, [.integer(at - configuration.historyRetentionMs)])
+            }
+            try c.query("DELETE FROM webhook_deliveries WHERE (delivered_at IS NOT NULL OR failed_at IS NOT NULL) AND created_at < $1",
+                        [.integer(at - 7 * 86_400_000)])
             return marked
         }
     }

@@ -25,6 +25,9 @@ public struct VerifierConfiguration: Sendable {
     public var webhooks: [String] = []
     /// Give up on a webhook delivery after this many attempts.
     public var webhookMaxAttempts: Int = 8
+    /// Verdicts older than this are deleted by the sweeper (ms; 0 keeps them forever). A node's
+    /// newest verdict is always kept.
+    public var historyRetentionMs: Int64 = 90 * 86_400_000
     /// Largest request body (bytes): evidence carries the log.
     public var maxBodyBytes: Int = 64 << 20
 

@@ -45,6 +45,8 @@ extension VerifierCommand {
         @Option(help: ArgumentHelp("POST status changes here (repeatable).", valueName: "url")) var webhook: [String] = []
         @Option(help: ArgumentHelp("A node silent this long is stale (e.g. 2m).", valueName: "duration")) var staleAfter = DurationArgument(milliseconds: 120_000)
         @Option(help: ArgumentHelp("How long a nonce stays valid.", valueName: "duration")) var nonceLifetime = DurationArgument(milliseconds: 120_000)
+        @Option(help: ArgumentHelp("Keep verdicts this long (0: forever); a node's newest is always kept.", valueName: "duration"))
+        var history = DurationArgument(milliseconds: 90 * 86_400_000)
         @Option(help: ArgumentHelp("Database connections and worker threads.", valueName: "n")) var workers = 4
         @Option(help: ArgumentHelp("This process's name in the database (default: host:pid).", valueName: "name")) var instance: String?
         @Option(help: ArgumentHelp("Write the bound port here once listening.", valueName: "file")) var portFile: String?
@@ -88,6 +90,7 @@ extension VerifierCommand {
                 configuration.webhooks = webhook
                 configuration.staleAfterMs = staleAfter.milliseconds
                 configuration.nonceLifetimeMs = nonceLifetime.milliseconds
+                configuration.historyRetentionMs = history.milliseconds
                 guard maxBody >= 1 && maxBody <= 1024 else { throw UsageError("--max-body must be 1-1024 MiB") }
                 configuration.maxBodyBytes = maxBody << 20
                 // Fault injection for the crash tests only (see VerifierConfiguration).
