@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import IMAFormat
 import Synchronization
 
@@ -37,6 +40,8 @@ public final class SignatureCache: Sendable {
 
     private struct State {
         var verified: [Key: [UInt8]] = [:]
+        /// The same entries by a cheap hash of their bytes, for `signer(keyID:…)`.
+        var byHash: [UInt64: [(key: Key, signer: [UInt8])]] = [:]
         var hits = 0
         var misses = 0
     }
@@ -62,13 +67,50 @@ public final class SignatureCache: Sendable {
         }
     }
 
+    /// `signer(of:)` for a key given as raw bytes: nothing is allocated
+    /// (`LogChecker`'s hot path, where a fleet's signatures are mostly known).
+    func signer(keyID: UInt32, algorithm: HashAlgorithm, digest: UnsafeRawBufferPointer,
+                signature: UnsafeRawBufferPointer) -> [UInt8]? {
+        if capacity == 0 { return nil }
+        let h = Self.rawHash(keyID: keyID, algorithm: algorithm, digest: digest, signature: signature)
+        return state.withLock { state in
+            if let candidates = state.byHash[h] {
+                for c in candidates where c.key.keyID == keyID && c.key.algorithm == algorithm
+                    && Self.same(c.key.digest, digest) && Self.same(c.key.signature, signature) {
+                    state.hits += 1
+                    return c.signer
+                }
+            }
+            state.misses += 1
+            return nil
+        }
+    }
+
     /// Records a verified signature.
     func remember(_ key: Key, signer: [UInt8]) {
         if capacity == 0 { return }
-        state.withLock { state in
-            if state.verified.count >= capacity { state.verified.removeAll(keepingCapacity: true) }
-            state.verified[key] = signer
+        let h = key.digest.withUnsafeBytes { d in
+            key.signature.withUnsafeBytes { s in Self.rawHash(keyID: key.keyID, algorithm: key.algorithm, digest: d, signature: s) }
         }
+        state.withLock { state in
+            if state.verified.count >= capacity {
+                state.verified.removeAll(keepingCapacity: true)
+                state.byHash.removeAll(keepingCapacity: true)
+            }
+            if state.verified.updateValue(signer, forKey: key) != nil {
+                state.byHash[h]?.removeAll { $0.key == key }
+            }
+            state.byHash[h, default: []].append((key, signer))
+        }
+    }
+
+    private static func rawHash(keyID: UInt32, algorithm: HashAlgorithm, digest: UnsafeRawBufferPointer,
+                                signature: UnsafeRawBufferPointer) -> UInt64 {
+        BytePairSet.hash(digest, signature) ^ (UInt64(keyID) << 8 | UInt64(algorithm.rawValue)) &* 0x9e37_79b9_7f4a_7c15
+    }
+
+    private static func same(_ a: [UInt8], _ b: UnsafeRawBufferPointer) -> Bool {
+        a.count == b.count && a.withUnsafeBytes { a in b.isEmpty || memcmp(a.baseAddress!, b.baseAddress!, b.count) == 0 }
     }
 
     public var statistics: Statistics {

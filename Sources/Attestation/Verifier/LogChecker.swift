@@ -12,8 +12,13 @@ import Synchronization
 /// Feed bytes in chunks with `append(_:)` and call `finish()` at the end:
 /// entries are parsed and processed in batches, so memory stays at about one
 /// batch whatever the log's length. Template hashes and judgements of a batch
-/// are computed on `jobs` threads (each with its own hashing state); the PCR
-/// extends, which depend on the previous value, run in log order afterwards.
+/// are computed on `jobs` threads; the PCR extends, which depend on the
+/// previous value, run in log order (see `LogChecker+Fast.swift` for the
+/// fast path the usual configuration takes: entries framed in place, one
+/// chain per bank overlapping the next batch's hashing). `summary` and
+/// `pcrValue(bank:)` are final after `finish()`.
+///
+/// A value holds buffers by reference: do not copy a checker in use.
 public struct LogChecker {
     /// The outcome so far.
     public struct Summary: Sendable {
@@ -31,7 +36,7 @@ public struct LogChecker {
     public let jobs: Int
     public let batchSize: Int
     public let maxStoredFailures: Int
-    public private(set) var summary = Summary()
+    public internal(set) var summary = Summary()
     private var parser: BinaryMeasurementLogParser
     private var replay: PCRReplay
     private let workerHashing: [IMALogHashing]
@@ -39,13 +44,15 @@ public struct LogChecker {
     private var pending: [MeasurementEntry] = []
     /// The judge behind one reference, so worker closures capture a pointer
     /// instead of copying (and retaining every field of) the judge per entry.
-    private final class JudgeBox: Sendable {
+    final class JudgeBox: Sendable {
         let judge: EntryJudge
         let context: JudgeContext
         init(judge: EntryJudge, context: JudgeContext) { self.judge = judge; self.context = context }
     }
-    private let box: JudgeBox
-    private let options: MeasurementLogOptions
+    let box: JudgeBox
+    let options: MeasurementLogOptions
+    /// The fast path's state, when the configuration allows it.
+    var fast: FastPath?
 
     public init(judge: EntryJudge, context: JudgeContext = JudgeContext(), options: MeasurementLogOptions = MeasurementLogOptions(),
                 banks: [HashAlgorithm] = [.sha1, .sha256], mode: PCRExtendMode = .perBankTemplateHash,
@@ -63,11 +70,21 @@ public struct LogChecker {
                            hashing: IMALogHashing())
         workerHashing = (0..<max(1, jobs)).map { _ in IMALogHashing() }
         hashAlgorithms = replay.templateHashAlgorithms
-        pending.reserveCapacity(self.batchSize)
+        let replayedBanks = replay.banks
+        if options.byteOrder == .littleEndian, options.templateDigestAlgorithm == .sha1, mode == .perBankTemplateHash,
+           options.maxPCRIndex < 1024, !replayedBanks.isEmpty, replayedBanks.allSatisfy({ $0 == .sha1 || $0 == .sha256 }) {
+            fast = FastPath(batchSize: self.batchSize, banks: replayedBanks, maxPCRIndex: options.maxPCRIndex,
+                            verifiers: judge.signingKeys.isEmpty ? nil : judge.makeFastVerifiers(), options: options)
+        } else {
+            pending.reserveCapacity(self.batchSize)
+        }
     }
 
     /// The replayed value of the IMA PCR in a bank.
-    public func pcrValue(bank: HashAlgorithm) -> [UInt8] { replay.value(ofPCR: context.imaPCR, bank: bank) }
+    public func pcrValue(bank: HashAlgorithm) -> [UInt8] {
+        if let fast { return fast.value(ofPCR: context.imaPCR, bank: bank) }
+        return replay.value(ofPCR: context.imaPCR, bank: bank)
+    }
 
     /// The banks replayed.
     public var banks: [HashAlgorithm] { replay.banks }
@@ -78,12 +95,21 @@ public struct LogChecker {
     /// Adds log bytes and processes every complete batch.
     public mutating func append<C: Collection>(_ bytes: C) where C.Element == UInt8 {
         guard !stopped else { return }
+        if fast != nil {
+            let done: Void? = bytes.withContiguousStorageIfAvailable { appendFast(UnsafeRawBufferPointer($0)) }
+            if done == nil { Array(bytes).withUnsafeBytes { appendFast($0) } }
+            return
+        }
         parser.append(bytes)
         pull()
     }
 
     /// Declares the end of the log and processes what is left.
     public mutating func finish() {
+        if fast != nil {
+            finishFast()
+            return
+        }
         guard !stopped else { return }
         pull()
         do {
