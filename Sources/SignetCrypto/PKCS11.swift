@@ -81,12 +81,17 @@ public struct PKCS11URI: Sendable, Equatable {
 
 /// One initialized libp11 engine per PKCS#11 module, kept for the life of the
 /// process (finishing it would C_Finalize the module under keys still in use).
-/// Engine and token are used under `lock`: loads and every signature are
-/// serialized, which is what a PKCS#11 session needs.
+/// Key loads and logins run under `lock`. Signatures run in parallel: libp11
+/// (≥ 0.4.11) initializes the module with CKF_OS_LOCKING_OK and takes a session
+/// from its per-slot pool for each C_SignInit/C_Sign, so every concurrent
+/// signing worker gets its own PKCS#11 session. `SIGNET_PKCS11_SERIAL=1`
+/// serializes signatures per module for tokens that misbehave under concurrency.
 final class PKCS11Engine: @unchecked Sendable {
     let engine: OpaquePointer
     let modulePath: String
     let lock = Mutex(())
+    /// `SIGNET_PKCS11_SERIAL=1`: one signature at a time per module (under `lock`).
+    let serializeSigning = getenv("SIGNET_PKCS11_SERIAL").map { String(cString: $0) == "1" } ?? false
     /// Token label → the PIN that logged in (guarded by `lock`). libp11 keeps a
     /// slot logged in and would accept any PIN afterwards; this makes a later
     /// load with a different PIN fail as a wrong PIN.
@@ -199,9 +204,15 @@ extension PrivateKey {
         return key
     }
 
-    /// Signs through the engine, one signature at a time per engine (PKCS#11 session).
-    func signSerialized(_ engine: PKCS11Engine, digest: [UInt8], algorithm: HashAlgorithm) throws -> [UInt8] {
-        try engine.lock.withLock { _ in
+    /// Signs through the engine: concurrently (libp11 gives each concurrent call
+    /// its own session from the slot's pool), or one at a time per module with
+    /// `SIGNET_PKCS11_SERIAL=1`.
+    func signThroughEngine(_ engine: PKCS11Engine, digest: [UInt8], algorithm: HashAlgorithm) throws -> [UInt8] {
+        guard engine.serializeSigning else {
+            OpenSSLErrors.clear()
+            return try signUnserialized(digest: digest, algorithm: algorithm)
+        }
+        return try engine.lock.withLock { _ in
             OpenSSLErrors.clear()
             return try signUnserialized(digest: digest, algorithm: algorithm)
         }

@@ -8,7 +8,7 @@ public final class PrivateKey: @unchecked Sendable {
     let pkey: OpaquePointer
     /// Where the key came from, for messages.
     public let source: String
-    /// Set for keys held in a PKCS#11 token: signing goes through this engine, one call at a time.
+    /// Set for keys held in a PKCS#11 token: signing goes through this engine (see `PKCS11Engine`).
     let engine: PKCS11Engine?
 
     init(owning pkey: OpaquePointer, source: String, engine: PKCS11Engine? = nil) {
@@ -137,7 +137,7 @@ public final class PrivateKey: @unchecked Sendable {
     /// `algorithm`, or ECDSA returning DER `SEQUENCE{r,s}` — what the kernel's
     /// `asymmetric_verify` checks.
     public func sign(digest: [UInt8], algorithm: HashAlgorithm) throws -> [UInt8] {
-        if let engine { return try signSerialized(engine, digest: digest, algorithm: algorithm) }
+        if let engine { return try signThroughEngine(engine, digest: digest, algorithm: algorithm) }
         return try signUnserialized(digest: digest, algorithm: algorithm)
     }
 

@@ -271,7 +271,7 @@ extension Manifest {
         for s in signed {
             switch s.outcome {
             case .signed, .alreadySigned: break
-            case .notSelected, .failed: continue
+            case .notSelected, .otherKey, .failed: continue
             }
             guard case .signature(let sig)? = try? IMAXattr(bytes: s.xattr) else { continue }
             for path in s.file.imagePaths {

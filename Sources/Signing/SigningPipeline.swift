@@ -17,6 +17,10 @@ public struct SigningOptions: Sendable {
     public var force = false
     /// Re-sign even when the existing signature already verifies with our key.
     public var resignAll = false
+    /// Key rotation: re-sign only files whose security.ima is a signature v2
+    /// by this keyid (not checked against any certificate); every other file
+    /// is left untouched (`.otherKey`). `force` and `resignAll` do not apply.
+    public var resignFrom: UInt32?
     /// Also write a portable EVM signature (security.evm, type 0x05) after security.ima.
     public var evm: EVMSigningOptions?
     public var jobs: Int = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
@@ -35,6 +39,8 @@ public struct SignedFile: Sendable {
         case alreadySigned
         /// Not executable code under `--select code`.
         case notSelected
+        /// `resignFrom`: the file carries no signature v2 by the old keyid; left untouched.
+        case otherKey
         case failed(FileProblem)
     }
     public var file: WalkedFile
@@ -98,14 +104,23 @@ public final class SigningPipeline: Sendable {
                     return result
                 }
             }
-            let existing = options.detached ? nil : try handle.xattr("security.ima")
+            let existing = options.detached && options.resignFrom == nil ? nil : try handle.xattr("security.ima")
+            if let old = options.resignFrom {
+                // Rotation: only signatures by the old key are replaced; nothing else is read or touched.
+                guard let existing, Self.isSignatureV2(existing, by: old) else {
+                    result.xattr = existing ?? []
+                    result.outcome = .otherKey
+                    progress?.addBytes(Int(file.size))
+                    return result
+                }
+            }
             let (digest, bytes) = try handle.hash(with: worker.digester, buffer: worker.buffer,
                                                   progress: progress.map { p in { p.addBytes($0) } })
             result.digest = digest
             result.bytesRead = bytes
             options.afterHash?(file.paths[0])
 
-            if let existing {
+            if let existing, options.resignFrom == nil {
                 switch existingState(existing, digest: digest) {
                 case .validOurs where !options.resignAll:
                     result.xattr = existing
@@ -142,6 +157,12 @@ public final class SigningPipeline: Sendable {
             result.outcome = .failed(error)
         }
         return result
+    }
+
+    /// Whether `bytes` is an IMA signature v2 made by `keyID` (whatever its validity).
+    static func isSignatureV2(_ bytes: [UInt8], by keyID: UInt32) -> Bool {
+        guard case .signature(let sig)? = try? IMAXattr(bytes: bytes) else { return false }
+        return sig.kind == .ima && sig.version == 2 && sig.keyID == keyID
     }
 
     private enum ExistingState { case validOurs, other, malformed(String) }

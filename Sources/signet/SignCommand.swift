@@ -33,8 +33,14 @@ struct Sign: ParsableCommand {
 
             The key passphrase comes from SIGNET_KEY_PASSPHRASE or --passphrase-file.
 
+            Key rotation: --resign-from OLDKEYID re-signs with the new --key/--cert only \
+            the files whose security.ima is a signature by the old keyid; files signed by \
+            other keys, unsigned or with a hash are left untouched and counted as \
+            'not signed by the old key'. A rerun skips what was already re-signed.
+
             Examples:
               signet sign --key ima.key.pem --cert ima.crt.pem rootfs/
+              signet sign --key new.key.pem --cert new.crt.pem --resign-from 3fa2c810 rootfs/
               signet sign --key ima.key.pem --cert ima.crt.pem --select code --manifest m.jsonl rootfs/
               signet sign --key ima.key.pem --cert ima.crt.pem --detached --manifest m.jsonl build/
               signet sign --key ima.key.pem --cert ima.crt.pem --evm --evm-uid 0 --evm-gid 0 rootfs/
@@ -49,6 +55,9 @@ struct Sign: ParsableCommand {
     @Flag(help: "Put signatures only into the manifest, not into xattrs (see 'signet apply').") var detached = false
     @Flag(help: "Replace a malformed existing security.ima.") var force = false
     @Flag(help: "Sign again even files whose signature already verifies with this key.") var resign = false
+    @Option(name: .customLong("resign-from"),
+            help: ArgumentHelp("Key rotation: re-sign only files whose security.ima is a signature by this old keyid (8 hex digits, as 'signet keys show' and evmctl print; 0x optional); leave every other file untouched.", valueName: "keyid"))
+    var resignFrom: String?
     @OptionGroup var selection: SelectionOptions
     @OptionGroup(title: "EVM (metadata) signatures") var evm: EVMOptions
     @OptionGroup var output: RunOptions
@@ -60,6 +69,20 @@ struct Sign: ParsableCommand {
         }
         if paths.isEmpty { throw ValidationError("give at least one file or directory to sign") }
         if evm.evm && detached { throw ValidationError("--evm writes security.evm into the tree: not with --detached") }
+        if let resignFrom {
+            if resign { throw ValidationError("--resign re-signs every file, --resign-from only those signed by one old key: give one of them") }
+            if Sign.parseKeyID(resignFrom) == nil {
+                throw ValidationError("--resign-from '\(resignFrom)' is not a keyid: give the old key's 8 hex digits as 'signet keys show' prints them (e.g. 3fa2c810 or 0x3fa2c810)")
+            }
+        }
+    }
+
+    /// `3FA2C810`, `0x3fa2c810` → 0x3fa2c810; nil unless exactly 8 hex digits.
+    static func parseKeyID(_ text: String) -> UInt32? {
+        var t = text.lowercased()
+        if t.hasPrefix("0x") { t.removeFirst(2) }
+        guard t.utf8.count == 8, t.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }) else { return nil }
+        return KeyID.parse(t)
     }
 
     func run() throws {
@@ -68,6 +91,7 @@ struct Sign: ParsableCommand {
             options.detached = detached
             options.force = force
             options.resignAll = resign
+            options.resignFrom = resignFrom.flatMap(Sign.parseKeyID)
             options.evm = evm.options
         }
         try SignJob(pipeline: pipeline, selection: selection.selection, output: output,
@@ -145,6 +169,9 @@ struct SignJob {
                 case .signed: outcome = dryRun ? "would-sign" : "signed"
                 case .alreadySigned: outcome = "already-signed"
                 case .notSelected: continue
+                case .otherKey:
+                    outcome = "not-by-old-key"
+                    if case .signature(let sig)? = try? IMAXattr(bytes: r.xattr) { extra = [("keyid", JSON.string(sig.keyIDHex))] }
                 case .failed(let p):
                     outcome = "failed"
                     extra = [("error", JSON.string(p.code)), ("message", JSON.string(p.description))]
@@ -185,7 +212,7 @@ struct SignJob {
 /// Totals of a signing run.
 struct SignSummary {
     var results: [SignedFile]
-    var signed = 0, alreadySigned = 0, failed = 0, notSelected = 0
+    var signed = 0, alreadySigned = 0, failed = 0, notSelected = 0, otherKey = 0
     var bytes: Int64 = 0
     var seconds: Double
 
@@ -198,6 +225,7 @@ struct SignSummary {
             case .signed: signed += 1
             case .alreadySigned: alreadySigned += 1
             case .notSelected: notSelected += 1
+            case .otherKey: otherKey += 1
             case .failed: failed += 1
             }
         }
@@ -212,6 +240,7 @@ struct SignSummary {
         let r = rate
         return "\(dryRun ? "would sign" : "signed") \(signed) files, \(bytes) bytes in \(fixed(seconds, 2)) s "
             + "(\(Int(r.files)) files/s, \(Int(r.mbps)) MB/s); skipped \(alreadySigned) already signed, "
+            + (otherKey > 0 ? "\(otherKey) not signed by the old key, " : "")
             + "\(walk.skipped.count) special; failed \(failed + walk.failures.count)"
     }
 
@@ -220,7 +249,7 @@ struct SignSummary {
         return JSON.object([
             ("signed", String(signed)), ("already_signed", String(alreadySigned)),
             ("failed", String(failed + walk.failures.count)), ("skipped_special", String(walk.skipped.count)),
-            ("not_selected", String(notSelected)), ("excluded", String(walk.excluded)), ("symlinks", String(walk.symlinks)),
+            ("not_selected", String(notSelected)), ("not_by_old_key", String(otherKey)), ("excluded", String(walk.excluded)), ("symlinks", String(walk.symlinks)),
             ("bytes", String(bytes)), ("seconds", String(seconds)),
             ("files_per_second", String(Int(r.files))), ("mb_per_second", String(Int(r.mbps))),
         ])

@@ -1,5 +1,6 @@
 import XCTest
 import Foundation
+import Synchronization
 import IMAFormat
 import SignetCrypto
 @testable import Signing
@@ -236,7 +237,61 @@ final class PKCS11Tests: XCTestCase {
         XCTAssertFalse(bad.output.contains(Self.pin), bad.output)
     }
 
-    /// Signing rate through the token, serialized on the engine; printed for the record.
+    /// Many workers signing through one token key at once (one PKCS#11 session
+    /// each from libp11's pool): every signature must still verify.
+    func testParallelSigningThroughTheTokenVerifies() throws {
+        let evmctl = try XCTUnwrap(which("evmctl"))
+        for label in Self.keyLabels.keys.sorted() {
+            let (cert, der, _) = fx.certs[label]!
+            let key = try PrivateKey.load(path: uri(label), passphrase: Self.pin)
+            let dir = TempDir("signet-hsm-parallel")
+            let paths = makeFiles(in: dir, prefix: "p", count: 400, size: 512)
+            let results = try sign(key, cert, [dir.url("p")], jobs: 8)
+            XCTAssertEqual(results.count, paths.count, label)
+            XCTAssertTrue(results.allSatisfy { $0?.outcome == .signed }, "\(label): \(results.map { "\($0?.outcome as Any)" })")
+            let appraisals = Appraiser(trust: TrustStore([cert]), jobs: 2)
+                .run(TreeWalker(selection: .init()).walk([FilePath(dir.url("p"))]).files)
+            XCTAssertEqual(appraisals.count, paths.count)
+            XCTAssertEqual(appraisals.filter { $0?.status != .ok }.count, 0, label)
+            for path in paths.prefix(5) {
+                let verify = try runProgram(evmctl, ["ima_verify", "--key", der, path])
+                XCTAssertEqual(verify.status, 0, "\(label) \(path): \(verify.output)")
+            }
+        }
+    }
+
+    /// Raw signatures/s through one token key from 1 and 2 threads (no files,
+    /// no xattrs): how far concurrent sessions scale; printed for the record.
+    func testConcurrentSignatureScalingThroughTheToken() throws {
+        let rsaPEM = try KeyFixture(in: TempDir("signet-hsm-scale"), algorithm: .rsa(bits: 2048), name: "pem-rsa")
+        let cases = [("token ima-rsa", try PrivateKey.load(path: uri("ima-rsa"), passphrase: Self.pin), fx.certs["ima-rsa"]!.cert.publicKey),
+                     ("PEM rsa2048", rsaPEM.key, rsaPEM.certificate.publicKey)]
+        let digest = [UInt8](repeating: 0x5a, count: 32)
+        for (label, key, publicKey) in cases {
+            var rates = [Int: Double]()
+            for threads in [1, 2] {
+                let perThread = 600
+                let failures = Mutex(0)
+                let start = Date()
+                DispatchQueue.concurrentPerform(iterations: threads) { _ in
+                    for _ in 0..<perThread {
+                        guard let sig = try? key.sign(digest: digest, algorithm: .sha256),
+                              publicKey.verify(signature: sig, digest: digest, algorithm: .sha256) else {
+                            failures.withLock { $0 += 1 }
+                            continue
+                        }
+                    }
+                }
+                let seconds = Date().timeIntervalSince(start)
+                XCTAssertEqual(failures.withLock { $0 }, 0, label)
+                rates[threads] = Double(threads * perThread) / seconds
+                print("signature rate \(label) \(threads) thread(s): \(Int(rates[threads]!)) signatures/s (+ verify)")
+            }
+            print("signature scaling \(label): 2 threads / 1 thread = \(String(format: "%.2f", rates[2]! / rates[1]!))x")
+        }
+    }
+
+    /// Signing rate through the token (parallel sessions); printed for the record.
     func testSigningRateThroughTheToken() throws {
         let dir = TempDir("signet-hsm-rate")
         let paths = makeFiles(in: dir, prefix: "t", count: 1000, size: 4096)
