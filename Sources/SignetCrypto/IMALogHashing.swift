@@ -5,11 +5,10 @@ import Synchronization
 /// extends and the boot aggregate (`IMAHashing` from IMAFormat, which stays
 /// free of OpenSSL).
 ///
-/// Replaying a log hashes a few times per entry, so the `Digester`s (an
-/// OpenSSL fetch and context each) are kept and reused behind a lock instead
-/// of being made per call (a third faster on a long log). Copies of one value
-/// share them and concurrent callers take turns: give each task its own
-/// value when hashing in parallel.
+/// SHA-1 and SHA-256 (nearly every call) use OpenSSL's block functions with the
+/// context on the stack: no shared state, so one value serves any number of
+/// threads (the verifier service shares one per reference). Other algorithms
+/// reuse `Digester`s (an OpenSSL fetch and context each) behind a lock.
 public struct IMALogHashing: IMAHashing {
     private final class Cache: Sendable {
         let digesters = Mutex<[HashAlgorithm: Digester]>([:])
@@ -20,7 +19,29 @@ public struct IMALogHashing: IMAHashing {
     public init() {}
 
     public func hash(_ algorithm: HashAlgorithm, _ parts: [[UInt8]]) -> [UInt8] {
-        cache.digesters.withLock { digesters in
+        switch algorithm {
+        case .sha1:
+            var out = [UInt8](repeating: 0, count: 20)
+            if parts.count == 1 {
+                parts[0].withUnsafeBytes { b in out.withUnsafeMutableBytes { RawDigest.sha1(b.baseAddress, b.count, into: $0.baseAddress!) } }
+            } else {
+                let joined = parts.flatMap { $0 }
+                joined.withUnsafeBytes { b in out.withUnsafeMutableBytes { RawDigest.sha1(b.baseAddress, b.count, into: $0.baseAddress!) } }
+            }
+            return out
+        case .sha256:
+            var out = [UInt8](repeating: 0, count: 32)
+            if parts.count == 1 {
+                parts[0].withUnsafeBytes { b in out.withUnsafeMutableBytes { RawDigest.sha256(b.baseAddress, b.count, into: $0.baseAddress!) } }
+            } else {
+                let joined = parts.flatMap { $0 }
+                joined.withUnsafeBytes { b in out.withUnsafeMutableBytes { RawDigest.sha256(b.baseAddress, b.count, into: $0.baseAddress!) } }
+            }
+            return out
+        default:
+            break
+        }
+        return cache.digesters.withLock { digesters in
             let digester: Digester
             if let known = digesters[algorithm] {
                 digester = known
