@@ -108,7 +108,7 @@ let package = Package(
         // TPM tests: the TPMTests target goes on the line below.
         .testTarget(name: "TPMTests", dependencies: ["TPM", "SignetCrypto", "IMAFormat", "SignetTestSupport"]),
         // Byte compatibility with evmctl (ima-evm-utils) and openssl, both ways.
-        .testTarget(name: "InteropTests", dependencies: ["Signing", "SignetCrypto", "IMAFormat", "SignetTestSupport"]),
+        .testTarget(name: "InteropTests", dependencies: ["Signing", "SignetCrypto", "IMAFormat", "SignetTestSupport", "SignetHTTPClient"]),
         // The `signet` binary as users run it: exit codes, messages, JSON, SIGINT.
         .testTarget(name: "CLITests", dependencies: ["SignetCrypto", "IMAFormat", "Signing", "SignetTestSupport", "signet"]),
     ]

@@ -270,6 +270,15 @@ public final class HTTPClient {
     }
 }
 
+extension HTTPClient {
+    /// Runs libcurl's process-wide initialisation now (it otherwise runs with the first client).
+    /// A process that also loads an OpenSSL engine (the PKCS#11 engine) must do this first:
+    /// libcurl's initialisation re-runs OpenSSL's, and after an engine was loaded that leaves
+    /// OpenSSL unable to find EC groups for the rest of the process. Returns whether it worked.
+    @discardableResult
+    public static func initializeLibrary() -> Bool { CurlGlobal.initialized }
+}
+
 /// libcurl's process-wide initialisation, done once (Swift runs static initialisers exactly once, thread-safely).
 private enum CurlGlobal {
     static let initialized: Bool = signet_curl_global_init() == CURLE_OK

@@ -4,6 +4,7 @@ import Synchronization
 import IMAFormat
 import SignetCrypto
 @testable import Signing
+import SignetHTTPClient
 import SignetTestSupport
 
 /// Keys that never leave a PKCS#11 token: a real SoftHSM2 token made in a temp
@@ -34,6 +35,9 @@ final class PKCS11Tests: XCTestCase {
     static let allKeyLabels = keyLabels.merging(["ima-p521": "EC:secp521r1"]) { a, _ in a }
 
     static func makeFixture() throws -> Fixture {
+        // The test process also runs the HTTP client's tests: libcurl must initialise OpenSSL
+        // before the PKCS#11 engine is loaded (see HTTPClient.initializeLibrary).
+        HTTPClient.initializeLibrary()
         for tool in ["softhsm2-util", "pkcs11-tool", "evmctl"] where which(tool) == nil {
             throw CryptoError(.fileUnreadable, "\(tool) not found: run tools/setup (softhsm2, opensc, libengine-pkcs11-openssl, ima-evm-utils)")
         }
