@@ -19,27 +19,19 @@ public struct IMALogHashing: IMAHashing {
     public init() {}
 
     public func hash(_ algorithm: HashAlgorithm, _ parts: [[UInt8]]) -> [UInt8] {
-        switch algorithm {
-        case .sha1:
-            var out = [UInt8](repeating: 0, count: 20)
-            if parts.count == 1 {
-                parts[0].withUnsafeBytes { b in out.withUnsafeMutableBytes { RawDigest.sha1(b.baseAddress, b.count, into: $0.baseAddress!) } }
-            } else {
-                let joined = parts.flatMap { $0 }
-                joined.withUnsafeBytes { b in out.withUnsafeMutableBytes { RawDigest.sha1(b.baseAddress, b.count, into: $0.baseAddress!) } }
+        if algorithm == .sha1 || algorithm == .sha256 {
+            let message = parts.count == 1 ? parts[0] : parts.flatMap { $0 }
+            var out = [UInt8](repeating: 0, count: algorithm.digestLength)
+            message.withUnsafeBytes { m in
+                out.withUnsafeMutableBytes { o in
+                    if algorithm == .sha1 {
+                        RawDigest.sha1(m.baseAddress, m.count, into: o.baseAddress!)
+                    } else {
+                        RawDigest.sha256(m.baseAddress, m.count, into: o.baseAddress!)
+                    }
+                }
             }
             return out
-        case .sha256:
-            var out = [UInt8](repeating: 0, count: 32)
-            if parts.count == 1 {
-                parts[0].withUnsafeBytes { b in out.withUnsafeMutableBytes { RawDigest.sha256(b.baseAddress, b.count, into: $0.baseAddress!) } }
-            } else {
-                let joined = parts.flatMap { $0 }
-                joined.withUnsafeBytes { b in out.withUnsafeMutableBytes { RawDigest.sha256(b.baseAddress, b.count, into: $0.baseAddress!) } }
-            }
-            return out
-        default:
-            break
         }
         return cache.digesters.withLock { digesters in
             let digester: Digester

@@ -173,7 +173,7 @@ final class MeasurementLogHostileInputTests: XCTestCase {
     }
 
     func testRandomGarbageNeverCrashes() {
-        var generator = SplitMix64(seed: 0x1a2b_3c4d)
+        var generator = SeededGenerator(seed: 0x1a2b_3c4d)
         let valid = TestLogEncoder.log(Self.threeEntries)
         for _ in 0..<2000 {
             var bytes = valid
@@ -187,18 +187,5 @@ final class MeasurementLogHostileInputTests: XCTestCase {
                 XCTAssertTrue(error is MeasurementLogError, "\(error)")
             }
         }
-    }
-}
-
-/// A tiny deterministic PRNG for the fuzz loop (file-private: PolicyTestSupport has its own).
-private struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9e37_79b9_7f4a_7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
     }
 }

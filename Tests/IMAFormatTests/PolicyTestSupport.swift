@@ -1,4 +1,5 @@
 import Foundation
+import SignetTestSupport
 import XCTest
 @testable import IMAFormat
 
@@ -30,19 +31,6 @@ enum PolicyFixtures {
     static func allFiles() throws -> [URL] {
         try ["good", "weak", "syntax"].flatMap { try files(in: policies.appendingPathComponent($0)) }
             + files(in: shipped)
-    }
-}
-
-/// SplitMix64: a small seeded generator so property tests are reproducible.
-struct SeededGenerator: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
 

@@ -14,12 +14,7 @@ final class EvmctlCompatibilityTests: XCTestCase {
     var evmctl: String!
 
     override func setUpWithError() throws {
-        guard let path = which("evmctl") else {
-            // Not skipped: tools/setup installs ima-evm-utils, and CI must run these.
-            XCTFail("evmctl not found on PATH: run tools/setup (installs ima-evm-utils)")
-            throw XCTSkip("evmctl missing")
-        }
-        evmctl = path
+        evmctl = try requiredTool("evmctl", package: "ima-evm-utils")
     }
 
     func signetSign(_ keys: KeyFixture, _ hash: HashAlgorithm, _ paths: [String]) throws {

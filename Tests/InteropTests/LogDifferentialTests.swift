@@ -9,25 +9,8 @@ import SignetTestSupport
 /// computed (both banks). Every log with a corrupted template digest: both must reject it. Any
 /// disagreement is a bug; the failing case's seed is printed so it can be replayed.
 final class LogDifferentialTests: XCTestCase {
-    static let evmctl = "/usr/bin/evmctl"
-
-    /// SplitMix64: reproducible from the printed seed.
-    struct Random {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9e37_79b9_7f4a_7c15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-            z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-            return z ^ (z >> 31)
-        }
-        mutating func int(_ range: ClosedRange<Int>) -> Int { range.lowerBound + Int(next() % UInt64(range.count)) }
-        mutating func bytes(_ n: Int) -> [UInt8] { (0..<n).map { _ in UInt8(truncatingIfNeeded: next()) } }
-        mutating func chance(_ percent: Int) -> Bool { int(0...99) < percent }
-    }
-
     /// A path of random bytes: spaces, newlines and non-UTF-8 included, never NUL.
-    static func path(_ r: inout Random, max: Int) -> [UInt8] {
+    static func path(_ r: inout SeededGenerator, max: Int) -> [UInt8] {
         let n = r.int(1...max)
         return Array("/nonexistent/".utf8) + (0..<n).map { _ in
             switch r.int(0...9) {
@@ -39,7 +22,7 @@ final class LogDifferentialTests: XCTestCase {
         }
     }
 
-    static func entry(_ r: inout Random, legacyOnly: Bool) -> TestLogEntry {
+    static func entry(_ r: inout SeededGenerator, legacyOnly: Bool) -> TestLogEntry {
         if legacyOnly {
             return TestLogEntry(templateName: "ima", fields: [r.bytes(20), path(&r, max: 200)])
         }
@@ -57,13 +40,13 @@ final class LogDifferentialTests: XCTestCase {
     }
 
     func testThousandRandomLogsEvmctlAndSignetAgree() throws {
-        guard FileManager.default.isExecutableFile(atPath: Self.evmctl) else { throw XCTSkip("evmctl is not installed") }
+        let evmctl = try requiredTool("evmctl", package: "ima-evm-utils")
         let dir = TempDir("signet-logdiff")
         let hashing = IMALogHashing()
         var clean = 0, corrupted = 0
         for caseIndex in 0..<1000 {
             let seed = 0x5157_0000 &+ UInt64(caseIndex)
-            var r = Random(state: seed)
+            var r = SeededGenerator(seed: seed)
             let legacyOnly = r.chance(10)
             let entries = (0..<r.int(1...20)).map { _ in Self.entry(&r, legacyOnly: legacyOnly) }
             var log = [UInt8]()
@@ -102,7 +85,7 @@ final class LogDifferentialTests: XCTestCase {
                 }
                 pcrFiles.append(dir.write("pcrs-\(bank.name)", lines.joined()))
             }
-            let result = try runProgram(Self.evmctl, ["-v", "ima_measurement", "--ignore-violations", "--verify-sig", "--pcrs", "sha1,\(pcrFiles[0])",
+            let result = try runProgram(evmctl, ["-v", "ima_measurement", "--ignore-violations", "--verify-sig", "--pcrs", "sha1,\(pcrFiles[0])",
                                                       "--pcrs", "sha256,\(pcrFiles[1])", logPath])
             let evmctlMatched = result.output.contains("Matched per TPM bank calculated digest(s).")
             // With -v evmctl names each entry whose template data does not hash to its digest ("(line N)", 1-based).
@@ -126,4 +109,11 @@ final class LogDifferentialTests: XCTestCase {
         XCTAssertEqual(clean + corrupted, 1000)
         XCTAssertGreaterThan(corrupted, 100, "the corrupted share must be exercised")
     }
+}
+
+/// Draws as the differential cases need them (modulo, so a printed seed replays the same case).
+private extension SeededGenerator {
+    mutating func int(_ range: ClosedRange<Int>) -> Int { range.lowerBound + Int(next() % UInt64(range.count)) }
+    mutating func bytes(_ n: Int) -> [UInt8] { (0..<n).map { _ in UInt8(truncatingIfNeeded: next()) } }
+    mutating func chance(_ percent: Int) -> Bool { int(0...99) < percent }
 }

@@ -176,14 +176,8 @@ public final class PostgresServer {
         return r.status == 0
     }
 
-    private static func terminate(_ p: Process) {
-        guard p.isRunning else { p.waitUntilExit(); return }
-        kill(p.processIdentifier, SIGINT)
-        let deadline = Date().addingTimeInterval(10)
-        while p.isRunning && Date() < deadline { usleep(10_000) }
-        if p.isRunning { kill(p.processIdentifier, SIGKILL) }
-        p.waitUntilExit()
-    }
+    /// SIGINT is PostgreSQL's fast shutdown.
+    private static func terminate(_ p: Process) { stopProcess(p, signal: SIGINT, grace: 10) }
 
     private static func failure(_ message: String) -> NSError {
         NSError(domain: "PostgresServer", code: 1, userInfo: [NSLocalizedDescriptionKey: message])

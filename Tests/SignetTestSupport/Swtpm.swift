@@ -76,14 +76,7 @@ public final class Swtpm {
         try start()
     }
 
-    private static func terminate(_ p: Process) {
-        guard p.isRunning else { p.waitUntilExit(); return }
-        kill(p.processIdentifier, SIGTERM)
-        let deadline = Date().addingTimeInterval(5)
-        while p.isRunning && Date() < deadline { usleep(10_000) }
-        if p.isRunning { kill(p.processIdentifier, SIGKILL) }
-        p.waitUntilExit()
-    }
+    private static func terminate(_ p: Process) { stopProcess(p, signal: SIGTERM, grace: 5) }
 
     /// Runs a tpm2-tools program against this swtpm. Close any TPMContext first:
     /// a simulator without resource manager serves one connection at a time.

@@ -1,4 +1,5 @@
 import Foundation
+import XCTest
 import CLinux
 import IMAFormat
 import SignetCrypto
@@ -113,6 +114,27 @@ public func which(_ name: String) -> String? {
         if FileManager.default.isExecutableFile(atPath: p) { return p }
     }
     return nil
+}
+
+/// The path of a reference tool the tests compare against. tools/setup installs it and CI must
+/// run these tests, so a missing tool is a failure (and the test stops), never a quiet skip.
+public func requiredTool(_ name: String, package: String, file: StaticString = #filePath, line: UInt = #line) throws -> String {
+    guard let path = which(name) else {
+        XCTFail("\(name) not found on PATH: run tools/setup (installs \(package))", file: file, line: line)
+        throw XCTSkip("\(name) missing")
+    }
+    return path
+}
+
+/// Stops a child process by PID: `signal`, then SIGKILL if it is still running after `grace`
+/// seconds; returns once it has exited.
+public func stopProcess(_ p: Process, signal: Int32 = SIGTERM, grace: TimeInterval = 5) {
+    guard p.isRunning else { p.waitUntilExit(); return }
+    kill(p.processIdentifier, signal)
+    let deadline = Date().addingTimeInterval(grace)
+    while p.isRunning && Date() < deadline { usleep(10_000) }
+    if p.isRunning { kill(p.processIdentifier, SIGKILL) }
+    p.waitUntilExit()
 }
 
 /// The `signet` binary built next to the test bundle.

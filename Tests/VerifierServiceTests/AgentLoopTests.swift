@@ -51,10 +51,7 @@ final class AgentLoopTests: FleetTestCase {
 
     /// Verdicts stored for the node so far (0 before it is enrolled), without asserting.
     func roundsStored(_ verifier: VerifierProcess, _ node: String) -> Int {
-        guard let text = try? String(contentsOfFile: verifier.adminTokenFile, encoding: .utf8),
-              let token = TokenEncoding.decode(text.trimmingCharacters(in: .whitespacesAndNewlines)),
-              let response = try? APICaller(base: verifier.url).call("GET", APIPath.history(node), token: token, body: nil),
-              response.status == 200,
+        guard let response = try? historyResponse(verifier, node), response.status == 200,
               let history = try? JSONDecoder().decode(NodeHistory.self, from: Data(response.body)) else { return 0 }
         return history.attestations.count
     }

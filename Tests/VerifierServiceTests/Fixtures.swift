@@ -63,10 +63,7 @@ final class VerifierProcess {
     func stop(_ sig: Int32 = SIGTERM) {
         guard let p = process else { return }
         process = nil
-        if p.isRunning { kill(p.processIdentifier, sig) }
-        let deadline = Date().addingTimeInterval(10)
-        while p.isRunning && Date() < deadline { usleep(20_000) }
-        if p.isRunning { kill(p.processIdentifier, SIGKILL); p.waitUntilExit() }
+        stopProcess(p, signal: sig, grace: 10)
     }
 
     var log: String { (try? String(contentsOfFile: logFile, encoding: .utf8)) ?? "" }

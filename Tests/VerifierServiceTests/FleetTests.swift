@@ -5,6 +5,7 @@ import Glibc
 #endif
 import IMAFormat
 import SignetCrypto
+import SignetHTTPClient
 import SignetTestSupport
 import VerifierAPI
 
@@ -47,12 +48,16 @@ class FleetTestCase: XCTestCase {
     }
 
     func history(_ verifier: VerifierProcess, _ node: String) throws -> [AttestationRecord] {
-        let caller = APICaller(base: verifier.url)
+        let response = try historyResponse(verifier, node)
+        XCTAssertEqual(response.status, 200, String(decoding: response.body, as: UTF8.self))
+        return try JSONDecoder().decode(NodeHistory.self, from: Data(response.body)).attestations
+    }
+
+    /// GET the node's history with the admin token, whatever the status.
+    func historyResponse(_ verifier: VerifierProcess, _ node: String) throws -> HTTPResponse {
         let token = try XCTUnwrap(TokenEncoding.decode(try String(contentsOfFile: verifier.adminTokenFile, encoding: .utf8)
             .trimmingCharacters(in: .whitespacesAndNewlines)))
-        let response = try caller.call("GET", APIPath.history(node), token: token, body: nil)
-        XCTAssertEqual(response.status, 200, String(decoding: response.body, as: UTF8.self))
-        return try caller.decode(NodeHistory.self, response).attestations
+        return try APICaller(base: verifier.url).call("GET", APIPath.history(node), token: token, body: nil)
     }
 }
 
