@@ -15,6 +15,7 @@ let package = Package(
         .executableTarget(name: "FuzzManifest", dependencies: ["FuzzSupport", .product(name: "Signing", package: "signet")]),
         .executableTarget(name: "FuzzEvidence", dependencies: ["FuzzSupport", .product(name: "Attestation", package: "signet")]),
         .executableTarget(name: "FuzzEnrollment", dependencies: ["FuzzSupport", .product(name: "TPM", package: "signet")]),
+        .executableTarget(name: "FuzzRSAPublic", dependencies: ["FuzzSupport", .product(name: "SignetCrypto", package: "signet"), .product(name: "IMAFormat", package: "signet")]),
         .executableTarget(name: "FuzzKeylimePolicy", dependencies: ["FuzzSupport", .product(name: "Attestation", package: "signet")]),
     ]
 )

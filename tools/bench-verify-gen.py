@@ -11,6 +11,9 @@ Writes into DIR:
   pcrs.sha1 / pcrs.sha256   the same as "PCR-10: hex" lines (evmctl --pcrs)
   policy.json    Keylime runtime policy: every (path, sha256 digest) for ng; for sig the
                  verification key (and no digests: signatures must carry every entry)
+  allowlist.json (sig only) the same log's (path, digest) pairs as a digest allowlist, no keys:
+                 the allowlist rate on the ima-sig log itself, which the warm signature cache
+                 is compared with
 
 Entries: no boot_aggregate (an offline check has no quoted PCRs 0-9 to check it against).
 File digests come from a pool of --pool distinct random contents; each entry has its own path.
@@ -87,8 +90,7 @@ with open(os.path.join(a.out, "log.bin"), "wb") as binf, open(os.path.join(a.out
         if a.kind == "sig":
             line += " " + sigs[k].hex()
         asc.write(line + "\n")
-        if a.kind == "ng":
-            digests[path] = [d.hex()]
+        digests[path] = [d.hex()]
 
 for bank, v in (("sha1", pcr_sha1), ("sha256", pcr_sha256)):
     with open(os.path.join(a.out, "pcr10." + bank), "w") as f:
@@ -97,15 +99,23 @@ for bank, v in (("sha1", pcr_sha1), ("sha256", pcr_sha256)):
         for i in range(24):
             f.write("PCR-%02d: %s\n" % (i, (v if i == 10 else b"\0" * len(v)).hex().upper()))
 
-policy = {
-    "meta": {"version": 1, "generator": 3, "timestamp": "2026-11-27T00:00:00Z"},
-    "release": 0,
-    "digests": digests,
-    "excludes": [],
-    "keyrings": {},
-    "ima": {"ignored_keyrings": [], "log_hash_alg": "sha1", "dm_policy": None},
-    "ima-buf": {},
-    "verification-keys": json.dumps({"keyids": [keyid], "pubkeys": [spki_b64]}) if a.kind == "sig" else "",
-}
-with open(os.path.join(a.out, "policy.json"), "w") as f:
-    json.dump(policy, f)
+def write_policy(name, digests, verification_keys):
+    policy = {
+        "meta": {"version": 1, "generator": 3, "timestamp": "2026-11-27T00:00:00Z"},
+        "release": 0,
+        "digests": digests,
+        "excludes": [],
+        "keyrings": {},
+        "ima": {"ignored_keyrings": [], "log_hash_alg": "sha1", "dm_policy": None},
+        "ima-buf": {},
+        "verification-keys": verification_keys,
+    }
+    with open(os.path.join(a.out, name), "w") as f:
+        json.dump(policy, f)
+
+
+if a.kind == "sig":
+    write_policy("policy.json", {}, json.dumps({"keyids": [keyid], "pubkeys": [spki_b64]}))
+    write_policy("allowlist.json", digests, "")
+else:
+    write_policy("policy.json", digests, "")

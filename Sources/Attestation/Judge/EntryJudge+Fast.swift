@@ -69,47 +69,46 @@ extension EntryJudge {
               Int(field[7]) << 8 | Int(field[8]) == field.count - header else { return false }
         if hashAlgorithm == .sha1 && !reference.allowsSHA1 { return false }
         let keyID = UInt32(field[3]) << 24 | UInt32(field[4]) << 16 | UInt32(field[5]) << 8 | UInt32(field[6])
-        guard let candidates = verifiers.pools[keyID], !candidates.isEmpty else { return false }
+        guard verifiers.keyIDs.contains(keyID) else { return false }
         let signature = UnsafeRawBufferPointer(rebasing: field[header...])
         if let signer = cache.signer(keyID: keyID, algorithm: hashAlgorithm, digest: digest, signature: signature),
-           verifiers.isTrusted(signer, among: signerFingerprints) {
+           verifiers.trustedSigners.contains(signer) {
             return true
         }
+        guard let candidates = verifiers.pools[keyID] else { return false }
         for candidate in candidates {
             if candidate.pool.withVerifier(algorithm, { $0.verify(signature: signature, digest: digest) }) {
-                cache.remember(SignatureCache.Key(keyID: keyID, algorithm: hashAlgorithm, digest: Array(digest),
-                                                  signature: Array(signature)),
-                               signer: candidate.fingerprint)
+                cache.remember(keyID: keyID, algorithm: hashAlgorithm, digest: digest, signature: signature,
+                               signer: candidate.signer)
                 return true
             }
         }
         return false
     }
 
-    /// Prepared verifiers for every signing key, in `signingKeys` order.
+    /// Prepared verifiers for every signing key, in `signingKeys` order, with
+    /// their fingerprints interned in this judge's cache.
     func makeFastVerifiers() -> FastVerifiers {
-        FastVerifiers(pools: signingKeys.mapValues { keys in
-            keys.map { FastVerifiers.Candidate(fingerprint: $0.fingerprint, pool: PreparedVerifierPool(key: $0.key)) }
+        FastVerifiers(pools: signingKeys.filter { !$0.value.isEmpty }.mapValues { keys in
+            keys.map { FastVerifiers.Candidate(signer: cache.signerID(for: $0.fingerprint), pool: PreparedVerifierPool(key: $0.key)) }
         })
     }
 }
 
-/// Per trusted keyid, the keys' fingerprints and prepared verifier pools.
+/// Per trusted keyid, the keys (as the cache's signer ids) and prepared verifier pools.
 final class FastVerifiers: Sendable {
     struct Candidate: Sendable {
-        let fingerprint: [UInt8]
+        let signer: SignatureCache.SignerID
         let pool: PreparedVerifierPool
     }
     let pools: [UInt32: [Candidate]]
-    /// Every candidate's fingerprint (a short list: a `Set<[UInt8]>` lookup hashes byte by byte).
-    let fingerprints: [[UInt8]]
+    /// The keyids of `pools` (a short list).
+    let keyIDs: [UInt32]
+    /// Every candidate's signer id: a cached signature counts only when its signer is here.
+    let trustedSigners: [SignatureCache.SignerID]
     init(pools: [UInt32: [Candidate]]) {
         self.pools = pools
-        fingerprints = pools.values.flatMap { $0.map(\.fingerprint) }
-    }
-
-    /// Whether `signer` is a trusted key's fingerprint (`trusted` holds the same as `fingerprints`).
-    func isTrusted(_ signer: [UInt8], among trusted: Set<[UInt8]>) -> Bool {
-        fingerprints.count <= 8 ? fingerprints.contains(signer) : trusted.contains(signer)
+        keyIDs = Array(pools.keys)
+        trustedSigners = pools.values.flatMap { $0.map(\.signer) }
     }
 }
