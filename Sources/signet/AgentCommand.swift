@@ -113,11 +113,18 @@ extension Agent {
                 }
                 let selection: PCRSelection
                 do { selection = try PCRSelection(parsing: pcrs) } catch { throw UsageError("--pcrs '\(pcrs)': \(error)") }
+                let key = try AttestationKey.load(from: ak)
+                // Quote first, then read the log: it then holds every entry the quoted PCR 10
+                // covers (entries measured in between only trail the match, which the verifier
+                // allows). Read first, a measurement between the two would leave the quote ahead
+                // of the log and fail an honest node. The TPM connection is closed before the
+                // read, so a slow log never holds the TPM.
+                let quote = try { () throws -> TPMQuote in
+                    let context = try TPMContext(tcti: tpm.tcti)
+                    return try context.quote(with: key, nonce: nonceBytes, selection: selection)
+                }()
                 let logBytes = try FileBytes.read(log, limit: 1 << 30)
                 let start = try Self.position(ofEntry: fromEntry, in: logBytes, source: log)
-                let key = try AttestationKey.load(from: ak)
-                let context = try TPMContext(tcti: tpm.tcti)
-                let quote = try context.quote(with: key, nonce: nonceBytes, selection: selection)
                 var uts = utsname()
                 uname(&uts)
                 let release = withUnsafeBytes(of: uts.release) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }

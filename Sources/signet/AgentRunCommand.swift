@@ -121,27 +121,31 @@ final class AgentSession {
     /// One round; true when the verifier judged the node passed. A rejected token (the
     /// verifier forgot the node, or it was re-enrolled elsewhere) leads to one re-enrolment.
     func round() throws -> Bool {
-        let context = try TPMContext(tcti: options.tpm.tcti)
-        let ak = try attestationKey(context)
-        var token = access(tokenFile, F_OK) == 0 ? try readToken(tokenFile) : try enroll(context, ak)
         let bootID = options.bootID ?? Self.bootID()
-        let challenge: NonceResponse
-        do {
-            challenge = try client.call("POST", APIPath.nonce(nodeID), token: token, json: NonceRequest(bootID: bootID))
-        } catch let refusal as VerifierRefusal where refusal.status == 401 {
-            Console.warning("the verifier does not accept this node's token; enrolling again")
-            token = try enroll(context, ak)
-            challenge = try client.call("POST", APIPath.nonce(nodeID), token: token, json: NonceRequest(bootID: bootID))
-        }
-        guard let nonce = Hex.decode(challenge.nonce), (1...64).contains(nonce.count) else {
-            throw UsageError("the verifier's nonce '\(challenge.nonce)' is not 1-64 bytes of hex")
-        }
         let selection: PCRSelection
         do { selection = try PCRSelection(parsing: options.pcrs) } catch { throw UsageError("--pcrs '\(options.pcrs)': \(error)") }
+        // Everything that needs the TPM, ending with the quote; the connection is closed before
+        // the log is read (see `agent quote`: quote first, then read the log).
+        let (ak, token, challenge, nonce, quote) = try { () throws -> (AttestationKey, [UInt8], NonceResponse, [UInt8], TPMQuote) in
+            let context = try TPMContext(tcti: options.tpm.tcti)
+            let ak = try attestationKey(context)
+            var token = access(tokenFile, F_OK) == 0 ? try readToken(tokenFile) : try enroll(context, ak)
+            let challenge: NonceResponse
+            do {
+                challenge = try client.call("POST", APIPath.nonce(nodeID), token: token, json: NonceRequest(bootID: bootID))
+            } catch let refusal as VerifierRefusal where refusal.status == 401 {
+                Console.warning("the verifier does not accept this node's token; enrolling again")
+                token = try enroll(context, ak)
+                challenge = try client.call("POST", APIPath.nonce(nodeID), token: token, json: NonceRequest(bootID: bootID))
+            }
+            guard let nonce = Hex.decode(challenge.nonce), (1...64).contains(nonce.count) else {
+                throw UsageError("the verifier's nonce '\(challenge.nonce)' is not 1-64 bytes of hex")
+            }
+            return (ak, token, challenge, nonce, try context.quote(with: ak, nonce: nonce, selection: selection))
+        }()
         let logBytes = try FileBytes.read(options.log, limit: 1 << 30)
         var start = LogPosition(entryIndex: challenge.fromEntry, byteOffset: challenge.fromOffset)
         if start.byteOffset > logBytes.count { start = .start }  // the log is shorter than the verifier thinks: send it all
-        let quote = try context.quote(with: ak, nonce: nonce, selection: selection)
         let evidence = Evidence(
             created: Manifest.timestamp(Int(time(nil))), nonce: nonce,
             node: .init(kernelRelease: Self.kernelRelease(), bootID: bootID, hostname: Self.hostname()),

@@ -93,6 +93,62 @@ final class AttestCLITests: SwtpmCLITestCase {
         XCTAssertTrue(unsigned.stderr.contains("unsigned manifest"), unsigned.stderr)
     }
 
+    /// A program that runs while the agent reads the log leaves an honest node passing. The
+    /// agent quotes first and reads the log after, so the log holds every entry the quote
+    /// covers; one that read first would quote a PCR 10 ahead of its log. Made deterministic with
+    /// a FIFO as the log: the test extends the new entry into PCR 10 after the agent has opened
+    /// the log and before the agent can finish reading it.
+    func testAProgramRunDuringTheLogReadLeavesAnHonestNodePassing() throws {
+        let keys = try KeyFixture(in: dir)
+        let a = dir.write("tree/usr/bin/a", "program a", mode: 0o755)
+        dir.write("tree/usr/bin/b", "program b", mode: 0o755)
+        let manifest = dir.url("m.jsonl")
+        XCTAssertEqual(try signet(["sign", "--key", keys.keyPath, "--cert", keys.certPath, "--manifest", manifest, dir.url("tree")]).status, 0)
+        let agent = dir.url("agent")
+        let enroll = try signet(["agent", "enroll", "--tcti", swtpm.tcti, "--out", agent])
+        XCTAssertEqual(enroll.status, 0, enroll.output)
+        let measured = dir.url("measured")
+        let bootAggregate = Digester.hash([UInt8](repeating: 0, count: 32 * 10), .sha256)
+        try measure([entry(path: "boot_aggregate", digest: bootAggregate),
+                     entry(path: "/usr/bin/a", digest: Digester.hash(try FileBytes.read(a), .sha256))], into: measured)
+        let live = dir.url("live_measurements")
+        XCTAssertEqual(mkfifo(live, 0o600), 0, "mkfifo: \(errno)")
+
+        let nonce = "5a5a5a5a0102030405"
+        let signetPath = signetBinary, tcti = swtpm.tcti, evidence = dir.url("e.json")
+        nonisolated(unsafe) var quoted: ProcessResult?
+        let quoter = Thread {
+            quoted = try? runProgram(signetPath, ["agent", "quote", "--tcti", tcti, "--ak", agent, "--nonce", nonce,
+                                                  "--log", live, "--out", evidence])
+        }
+        quoter.start()
+        // Wait (at most a minute) for the agent to open the log: a FIFO opened for writing
+        // without a reader fails with ENXIO when non-blocking.
+        var fd: Int32 = -1
+        let deadline = Date().addingTimeInterval(60)
+        while fd < 0 && !quoter.isFinished && Date() < deadline {
+            fd = open(live, O_WRONLY | O_NONBLOCK | O_CLOEXEC)
+            if fd < 0 { usleep(10_000) }
+        }
+        XCTAssertGreaterThanOrEqual(fd, 0, "the agent never opened its log: \(quoted?.output ?? "still running")")
+        guard fd >= 0 else { return }
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
+        let logged = try FileBytes.read(measured)
+        let written = logged.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        XCTAssertEqual(written, logged.count)
+        // /usr/bin/b runs now: extended into PCR 10; it reaches the log only after this read ends.
+        let b = entry(path: "/usr/bin/b", digest: Digester.hash(Array("program b".utf8), .sha256))
+        try swtpm.tool("tpm2_pcrextend", ["10:sha256=\(Hex.encode(b.sha256))"])
+        close(fd)
+        while !quoter.isFinished { usleep(10_000) }
+
+        let quote = try XCTUnwrap(quoted, "agent quote did not run")
+        XCTAssertEqual(quote.status, 0, quote.output)
+        let reference = ["--cert", keys.certPath, "--manifest", manifest]
+        let verdict = try signet(["attest", "verify", evidence, "--nonce", nonce, "--ak", "\(agent)/ak.pem"] + reference)
+        XCTAssertEqual(verdict.status, 0, "the quote must not be ahead of the log it was sent with: \(verdict.output)")
+    }
+
     func testKeylimeExportOfASignedManifestImportsBack() throws {
         let keys = try KeyFixture(in: dir)
         dir.write("tree/usr/bin/a", "a", mode: 0o755)
