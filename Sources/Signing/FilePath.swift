@@ -10,6 +10,13 @@ public struct FilePath: Hashable, Sendable, Comparable, CustomStringConvertible 
     public init(bytes: [UInt8]) { self.bytes = bytes }
     public init(_ string: String) { self.bytes = Array(string.utf8) }
 
+    /// The bytes as one block (the synthesized hash feeds an array to the
+    /// hasher one element at a time: most of building a million-path allowlist).
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(bytes.count)
+        bytes.withUnsafeBytes { hasher.combine(bytes: $0) }
+    }
+
     /// `self/name`.
     public func appending(_ name: [UInt8]) -> FilePath {
         var b = bytes

@@ -90,6 +90,9 @@ final class KeylimePolicyTests: XCTestCase {
         check(.invalidKey, "verification-keys.pubkeys[0]", good.replacingOccurrences(
             of: Data(SharedKeys.ima.certificate.publicKey.spkiDER).base64EncodedString(), with: "AAAA"))
         check(.invalidField, "keyrings", good.replacingOccurrences(of: "\"keyrings\": {", with: "\"keyrings\": [], \"x\": {"))
+        // Several bad names: the error names the first in sorted order, whatever the hash order.
+        let badDigests = (0..<200).map { "\"/bad/\(String(format: "%03d", $0))\": [\"xyz\"]" }.shuffled().joined(separator: ", ")
+        check(.invalidField, "digests./bad/000[0]", good.replacingOccurrences(of: "\"digests\": {", with: "\"digests\": {\(badDigests), "))
         check(.invalidJSON, "", "{")
         check(.invalidField, "payload", "{\"payload\": \"e30=\", \"payloadType\": \"application/vnd.keylime+json\", \"signatures\": []}")
     }

@@ -16,6 +16,7 @@ extension KeylimeRuntimePolicy {
     /// what the kernel runs.
     public func reference(trustStore: TrustStore = TrustStore([])) throws(ReferenceError) -> Reference {
         var reference = Reference(trustStore: trustStore, logHashAlgorithm: logHashAlgorithm)
+        reference.digests.reserveCapacity(paths: digests.count)
         for (path, hexDigests) in digests {
             var values = [[UInt8]]()
             for (i, hex) in hexDigests.enumerated() { values.append(try Self.digest(hex, field: "digests.\(path)[\(i)]")) }

@@ -147,16 +147,21 @@ public struct KeylimeRuntimePolicy: Sendable, Equatable {
                   logHashAlgorithm: algorithm, buffers: d.imaBuf, verificationKeys: d.verificationKeys, rules: d.rules)
     }
 
-    /// `^[0-9a-f]{40,128}$` and at least one digest per name.
+    /// `^[0-9a-f]{40,128}$` and at least one digest per name. Of several bad
+    /// names, the error names the first in sorted order (the same error every
+    /// time); only the bad ones are sorted.
     private static func checkDigestMap(_ map: [String: [String]], field: String) throws(ReferenceError) {
-        for (name, digests) in map.sorted(by: { $0.key < $1.key }) {
-            guard !digests.isEmpty else {
-                throw ReferenceError(code: .invalidField, field: "\(field).\(name)", reason: "is empty; at least one digest is required")
-            }
-            for (i, digest) in digests.enumerated() where !isPolicyDigest(digest) {
-                throw ReferenceError(code: .invalidField, field: "\(field).\(name)[\(i)]",
-                                     reason: "\"\(digest.prefix(140))\" is not 40-128 lower-case hex digits")
-            }
+        var firstBad: String?
+        for (name, digests) in map where digests.isEmpty || !digests.allSatisfy(isPolicyDigest) {
+            if firstBad.map({ name < $0 }) ?? true { firstBad = name }
+        }
+        guard let name = firstBad, let digests = map[name] else { return }
+        guard !digests.isEmpty else {
+            throw ReferenceError(code: .invalidField, field: "\(field).\(name)", reason: "is empty; at least one digest is required")
+        }
+        for (i, digest) in digests.enumerated() where !isPolicyDigest(digest) {
+            throw ReferenceError(code: .invalidField, field: "\(field).\(name)[\(i)]",
+                                 reason: "\"\(digest.prefix(140))\" is not 40-128 lower-case hex digits")
         }
     }
 

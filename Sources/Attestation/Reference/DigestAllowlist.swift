@@ -49,6 +49,11 @@ public struct DigestAllowlist: Sendable, Equatable {
         anywhere.insert(digest)
     }
 
+    /// Makes room for `paths` more paths (a big reference built at once).
+    public mutating func reserveCapacity(paths: Int) {
+        byPath.reserveCapacity(byPath.count + paths)
+    }
+
     /// Allows `digest` at any path, e.g. content copied around at run time.
     public mutating func allowAnywhere(_ digest: [UInt8]) {
         anywhere.insert(digest)
