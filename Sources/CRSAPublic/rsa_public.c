@@ -86,6 +86,7 @@ struct signet_rsa_key {
     uint64_t rr[SIGNET_RSA_LIMBS] __attribute__((aligned(64)));        /* R^2 mod n, R = 2^2080 */
     uint64_t k0;                      /* -n^-1 mod 2^52 */
     uint64_t e;                       /* the public exponent (odd, >= 3) */
+    uint64_t n_words[WORDS];          /* n as little-endian 64-bit words, for the final reduction */
     size_t modulus_bytes;             /* k: the length of n, of a signature and of the output */
     uint8_t modulus[SIGNET_RSA_MAX_BYTES]; /* n, big-endian, k bytes */
 };
@@ -124,6 +125,7 @@ int signet_rsa_key_init(signet_rsa_key *key, const uint8_t *n, size_t n_len, uin
     }
     words_to_limbs(x, key->rr);
 
+    memcpy(key->n_words, nw, sizeof nw);
     key->e = e;
     key->modulus_bytes = n_len;
     memcpy(key->modulus, n, n_len);
@@ -208,9 +210,7 @@ int signet_rsa_public(const signet_rsa_key *key, const uint8_t *sig, size_t sig_
     words_to_limbs(w, s);
     modexp(key, s, r);
     limbs_to_words(r, w);
-    uint64_t nw[WORDS];
-    bytes_to_words(key->modulus, k, nw);
-    if (words_geq(w, nw, WORDS)) words_sub(w, nw, WORDS);
+    if (words_geq(w, key->n_words, WORDS)) words_sub(w, key->n_words, WORDS);
     words_to_bytes(w, out, k);
     return 1;
 }

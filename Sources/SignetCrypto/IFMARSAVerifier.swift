@@ -8,8 +8,8 @@ import IMAFormat
 /// RSASSA-PKCS1-v1_5 signature checks for RSA keys of 1,024 to 2,048 bits
 /// with the AVX-512 IFMA Montgomery arithmetic of `CRSAPublic`: about twice
 /// OpenSSL's RSA-2048 verify rate per core on CPUs that have IFMA (Intel Ice
-/// Lake and later, AMD Zen 4 and later). `PreparedVerifier` uses it when it
-/// applies; the answer is OpenSSL's in every case (tests check both on valid,
+/// Lake and later, AMD Zen 4 and later). `PreparedVerifierPool` uses it when
+/// it applies; the answer is OpenSSL's in every case (tests check both on valid,
 /// altered and out-of-range signatures).
 ///
 /// `SIGNET_RSA_IFMA=0` in the environment turns it off (OpenSSL only).
@@ -30,15 +30,8 @@ public final class IFMARSAVerifier: @unchecked Sendable {
 
     /// nil when `key` is not an RSA key this code takes (over 2,048 bits, an
     /// exponent over 64 bits, an even modulus) or IFMA is not available.
-    public convenience init?(key: PublicKey) {
-        guard Self.isAvailable else { return nil }
-        self.init(uncheckedKey: key)
-    }
-
-    /// As `init(key:)` without the availability check (for tests that
-    /// compare with OpenSSL; the caller checks `isAvailable` first).
-    init?(uncheckedKey key: PublicKey) {
-        guard EVP_PKEY_get_base_id(key.pkey) == EVP_PKEY_RSA,
+    public init?(key: PublicKey) {
+        guard Self.isAvailable, EVP_PKEY_get_base_id(key.pkey) == EVP_PKEY_RSA,
               let n = Self.parameter(key.pkey, "n"),
               let e = Self.parameter(key.pkey, "e"), e.count <= 8, !e.isEmpty else { return nil }
         let exponent = e.reduce(UInt64(0)) { $0 << 8 | UInt64($1) }

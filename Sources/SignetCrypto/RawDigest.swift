@@ -92,13 +92,10 @@ public final class PreparedVerifier {
     private let key: PublicKey
     private let ctx: OpaquePointer?
     private let md: OpaquePointer?
-    /// RSA keys of up to 2,048 bits on CPUs with AVX-512 IFMA: about twice OpenSSL's rate.
-    private let ifma: IFMARSAVerifier?
 
     public init(key: PublicKey, algorithm: HashAlgorithm) {
         self.key = key
         self.algorithm = algorithm
-        ifma = IFMARSAVerifier(key: key).flatMap { $0.supports(algorithm) ? $0 : nil }
         md = EVP_MD_fetch(nil, algorithm.name, nil)
         var ready: OpaquePointer? = nil
         if let md, let ctx = EVP_PKEY_CTX_new(key.pkey, nil) {
@@ -121,7 +118,6 @@ public final class PreparedVerifier {
     /// Same answer as `key.verify(signature:digest:algorithm:)`; falls back
     /// to it when the context could not be prepared.
     public func verify(signature: UnsafeRawBufferPointer, digest: UnsafeRawBufferPointer) -> Bool {
-        if let ifma { return ifma.verify(signature: signature, digest: digest, algorithm: algorithm) }
         guard let ctx else {
             return key.verify(signature: Array(signature), digest: Array(digest), algorithm: algorithm)
         }
@@ -132,15 +128,32 @@ public final class PreparedVerifier {
     }
 }
 
-/// Prepared verifiers for one key, lent to one thread at a time.
+/// Signature checks with one key from any thread: the IFMA code where it
+/// applies (RSA up to 2,048 bits on a CPU with AVX-512 IFMA, shared by every
+/// thread), else prepared OpenSSL verifiers lent to one thread at a time.
 public final class PreparedVerifierPool: Sendable {
     public let key: PublicKey
+    private let fast: IFMARSAVerifier?
     private let free = Mutex<[HashAlgorithm: [PreparedVerifierBox]]>([:])
 
-    public init(key: PublicKey) { self.key = key }
+    public init(key: PublicKey) {
+        self.key = key
+        fast = IFMARSAVerifier(key: key)
+    }
 
-    /// Runs `body` with a verifier no other thread is using.
-    public func withVerifier<R>(_ algorithm: HashAlgorithm, _ body: (PreparedVerifier) -> R) -> R {
+    /// Same answer as `key.verify(signature:digest:algorithm:)`.
+    public func verify(signature: UnsafeRawBufferPointer, digest: UnsafeRawBufferPointer, algorithm: HashAlgorithm) -> Bool {
+        if let fast, fast.supports(algorithm) { return fast.verify(signature: signature, digest: digest, algorithm: algorithm) }
+        return withVerifier(algorithm) { $0.verify(signature: signature, digest: digest) }
+    }
+
+    /// `verify` for byte arrays.
+    public func verify(signature: [UInt8], digest: [UInt8], algorithm: HashAlgorithm) -> Bool {
+        signature.withUnsafeBytes { s in digest.withUnsafeBytes { verify(signature: s, digest: $0, algorithm: algorithm) } }
+    }
+
+    /// Runs `body` with an OpenSSL verifier no other thread is using.
+    private func withVerifier<R>(_ algorithm: HashAlgorithm, _ body: (PreparedVerifier) -> R) -> R {
         let box = free.withLock { $0[algorithm]?.popLast() } ?? PreparedVerifierBox(PreparedVerifier(key: key, algorithm: algorithm))
         defer { free.withLock { $0[algorithm, default: []].append(box) } }
         return body(box.verifier)

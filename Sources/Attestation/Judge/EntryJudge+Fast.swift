@@ -77,7 +77,7 @@ extension EntryJudge {
         }
         guard let candidates = verifiers.pools[keyID] else { return false }
         for candidate in candidates {
-            if candidate.pool.withVerifier(algorithm, { $0.verify(signature: signature, digest: digest) }) {
+            if candidate.pool.verify(signature: signature, digest: digest, algorithm: algorithm) {
                 cache.remember(keyID: keyID, algorithm: hashAlgorithm, digest: digest, signature: signature,
                                signer: candidate.signer)
                 return true
@@ -86,11 +86,11 @@ extension EntryJudge {
         return false
     }
 
-    /// Prepared verifiers for every signing key, in `signingKeys` order, with
+    /// The signing keys' prepared verifiers, in `signingKeys` order, with
     /// their fingerprints interned in this judge's cache.
     func makeFastVerifiers() -> FastVerifiers {
         FastVerifiers(pools: signingKeys.filter { !$0.value.isEmpty }.mapValues { keys in
-            keys.map { FastVerifiers.Candidate(signer: cache.signerID(for: $0.fingerprint), pool: PreparedVerifierPool(key: $0.key)) }
+            keys.map { FastVerifiers.Candidate(signer: cache.signerID(for: $0.fingerprint), pool: $0.verifiers) }
         })
     }
 }

@@ -28,19 +28,13 @@ public struct EntryJudge: Sendable {
     struct SigningKey: Sendable {
         let fingerprint: [UInt8]
         let key: PublicKey
-        /// The IFMA verifier for an RSA key it takes (nil: OpenSSL verifies).
-        let fast: IFMARSAVerifier?
+        /// Its signature checks, prepared once, for the full judge and the fast path alike.
+        let verifiers: PreparedVerifierPool
 
         init(fingerprint: [UInt8], key: PublicKey) {
             self.fingerprint = fingerprint
             self.key = key
-            fast = IFMARSAVerifier(key: key)
-        }
-
-        /// `key.verify`, with the IFMA code where it applies (the same answer).
-        func verify(signature: [UInt8], digest: [UInt8], algorithm: HashAlgorithm) -> Bool {
-            if let fast, fast.supports(algorithm) { return fast.verify(signature: signature, digest: digest, algorithm: algorithm) }
-            return key.verify(signature: signature, digest: digest, algorithm: algorithm)
+            verifiers = PreparedVerifierPool(key: key)
         }
     }
 
@@ -210,7 +204,7 @@ public struct EntryJudge: Sendable {
             return .verified
         }
         for candidate in candidates
-            where candidate.verify(signature: signature.signature, digest: digest.digest, algorithm: signature.hashAlgorithm) {
+            where candidate.verifiers.verify(signature: signature.signature, digest: digest.digest, algorithm: signature.hashAlgorithm) {
             cache.remember(cacheKey, signer: candidate.fingerprint)
             return .verified
         }

@@ -58,6 +58,26 @@ public final class SignatureCache: @unchecked Sendable {
         var arena: [UInt8] = []
         var hits = 0
         var misses = 0
+
+        /// The index of the record with exactly these fields, if any.
+        func find(hash h: UInt64, keyID: UInt32, algorithm: HashAlgorithm, digest: UnsafeRawBufferPointer,
+                  signature: UnsafeRawBufferPointer) -> Int? {
+            var r = buckets[h] ?? -1
+            while r >= 0 {
+                let record = records[Int(r)]
+                if record.hash == h, record.keyID == keyID, record.algorithm == algorithm,
+                   Int(record.digestLength) == digest.count, Int(record.signatureLength) == signature.count,
+                   arena.withUnsafeBytes({ a in
+                       (digest.isEmpty || memcmp(a.baseAddress! + record.offset, digest.baseAddress!, digest.count) == 0)
+                           && (signature.isEmpty
+                               || memcmp(a.baseAddress! + record.offset + digest.count, signature.baseAddress!, signature.count) == 0)
+                   }) {
+                    return Int(r)
+                }
+                r = record.next
+            }
+            return nil
+        }
     }
 
     private static let shardCount = 16
@@ -128,20 +148,9 @@ public final class SignatureCache: @unchecked Sendable {
         if capacity == 0 { return nil }
         let h = hash(keyID: keyID, algorithm: algorithm, digest: digest, signature: signature)
         return shard(Int(h >> 60)).pointee.withLock { shard in
-            var r = shard.buckets[h] ?? -1
-            while r >= 0 {
-                let record = shard.records[Int(r)]
-                if record.hash == h, record.keyID == keyID, record.algorithm == algorithm,
-                   Int(record.digestLength) == digest.count, Int(record.signatureLength) == signature.count,
-                   shard.arena.withUnsafeBytes({ a in
-                       (digest.isEmpty || memcmp(a.baseAddress! + record.offset, digest.baseAddress!, digest.count) == 0)
-                           && (signature.isEmpty
-                               || memcmp(a.baseAddress! + record.offset + digest.count, signature.baseAddress!, signature.count) == 0)
-                   }) {
-                    shard.hits += 1
-                    return record.signer
-                }
-                r = record.next
+            if let r = shard.find(hash: h, keyID: keyID, algorithm: algorithm, digest: digest, signature: signature) {
+                shard.hits += 1
+                return shard.records[r].signer
             }
             shard.misses += 1
             return nil
@@ -169,19 +178,9 @@ public final class SignatureCache: @unchecked Sendable {
         let h = hash(keyID: keyID, algorithm: algorithm, digest: digest, signature: signature)
         shard(Int(h >> 60)).pointee.withLock { shard in
             // Known already (two threads verified it at once, or a re-check): keep one record.
-            var r = shard.buckets[h] ?? -1
-            while r >= 0 {
-                let record = shard.records[Int(r)]
-                if record.hash == h, record.keyID == keyID, record.algorithm == algorithm,
-                   Int(record.digestLength) == digest.count, Int(record.signatureLength) == signature.count,
-                   shard.arena.withUnsafeBytes({ a in
-                       memcmp(a.baseAddress! + record.offset, digest.baseAddress!, digest.count) == 0
-                           && memcmp(a.baseAddress! + record.offset + digest.count, signature.baseAddress!, signature.count) == 0
-                   }) {
-                    shard.records[Int(r)].signer = signer
-                    return
-                }
-                r = record.next
+            if let r = shard.find(hash: h, keyID: keyID, algorithm: algorithm, digest: digest, signature: signature) {
+                shard.records[r].signer = signer
+                return
             }
             if shard.records.count >= shardCapacity {
                 shard.buckets.removeAll(keepingCapacity: true)
