@@ -27,16 +27,25 @@ final class AttestCLITests: SwtpmCLITestCase {
 
     func signet(_ args: [String]) throws -> ProcessResult { try runProgram(signetBinary, args) }
 
-    func testQuoteVerifyIncrementallyAndCatchAnUnknownProgram() throws {
-        // Keys, a signed tree and its manifest: the reference.
+    /// The reference and the node: keys, a tree with programs a and b signed with its manifest,
+    /// and an agent enrolled on the swtpm.
+    func signedTreeAndEnrolledAgent(file: StaticString = #filePath, line: UInt = #line) throws
+        -> (keys: KeyFixture, a: String, manifest: String, agent: String) {
         let keys = try KeyFixture(in: dir)
         let a = dir.write("tree/usr/bin/a", "program a", mode: 0o755)
         dir.write("tree/usr/bin/b", "program b", mode: 0o755)
         let manifest = dir.url("m.jsonl")
-        XCTAssertEqual(try signet(["sign", "--key", keys.keyPath, "--cert", keys.certPath, "--manifest", manifest, dir.url("tree")]).status, 0)
+        let sign = try signet(["sign", "--key", keys.keyPath, "--cert", keys.certPath, "--manifest", manifest, dir.url("tree")])
+        XCTAssertEqual(sign.status, 0, sign.output, file: file, line: line)
         let agent = dir.url("agent")
         let enroll = try signet(["agent", "enroll", "--tcti", swtpm.tcti, "--out", agent])
-        XCTAssertEqual(enroll.status, 0, enroll.output)
+        XCTAssertEqual(enroll.status, 0, enroll.output, file: file, line: line)
+        return (keys, a, manifest, agent)
+    }
+
+    func testQuoteVerifyIncrementallyAndCatchAnUnknownProgram() throws {
+        // Keys, a signed tree and its manifest: the reference.
+        let (keys, a, manifest, agent) = try signedTreeAndEnrolledAgent()
 
         // The node boots: boot_aggregate over PCRs 0-9 (all zero on a fresh swtpm), then runs a and b.
         let log = dir.url("binary_runtime_measurements")
@@ -99,14 +108,7 @@ final class AttestCLITests: SwtpmCLITestCase {
     /// a FIFO as the log: the test extends the new entry into PCR 10 after the agent has opened
     /// the log and before the agent can finish reading it.
     func testAProgramRunDuringTheLogReadLeavesAnHonestNodePassing() throws {
-        let keys = try KeyFixture(in: dir)
-        let a = dir.write("tree/usr/bin/a", "program a", mode: 0o755)
-        dir.write("tree/usr/bin/b", "program b", mode: 0o755)
-        let manifest = dir.url("m.jsonl")
-        XCTAssertEqual(try signet(["sign", "--key", keys.keyPath, "--cert", keys.certPath, "--manifest", manifest, dir.url("tree")]).status, 0)
-        let agent = dir.url("agent")
-        let enroll = try signet(["agent", "enroll", "--tcti", swtpm.tcti, "--out", agent])
-        XCTAssertEqual(enroll.status, 0, enroll.output)
+        let (keys, a, manifest, agent) = try signedTreeAndEnrolledAgent()
         let measured = dir.url("measured")
         let bootAggregate = Digester.hash([UInt8](repeating: 0, count: 32 * 10), .sha256)
         try measure([entry(path: "boot_aggregate", digest: bootAggregate),
@@ -122,17 +124,9 @@ final class AttestCLITests: SwtpmCLITestCase {
                                                   "--log", live, "--out", evidence])
         }
         quoter.start()
-        // Wait (at most a minute) for the agent to open the log: a FIFO opened for writing
-        // without a reader fails with ENXIO when non-blocking.
-        var fd: Int32 = -1
-        let deadline = Date().addingTimeInterval(60)
-        while fd < 0 && !quoter.isFinished && Date() < deadline {
-            fd = open(live, O_WRONLY | O_NONBLOCK | O_CLOEXEC)
-            if fd < 0 { usleep(10_000) }
-        }
+        let fd = openFIFOWriter(live, giveUpWhen: { quoter.isFinished })
         XCTAssertGreaterThanOrEqual(fd, 0, "the agent never opened its log: \(quoted?.output ?? "still running")")
         guard fd >= 0 else { return }
-        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
         let logged = try FileBytes.read(measured)
         let written = logged.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
         XCTAssertEqual(written, logged.count)

@@ -109,18 +109,19 @@ final class IFMARSAVerifierTests: XCTestCase {
         }
     }
 
-    /// `PreparedVerifier` (what `check-log` uses) gives OpenSSL's answer with IFMA in the path.
-    func testPreparedVerifierUsesTheSameAnswers() throws {
+    /// `PreparedVerifierPool` (what the judge and `check-log` use) gives OpenSSL's answer with IFMA in the path.
+    func testPreparedVerifierPoolUsesTheSameAnswers() throws {
         let privateKey = try PrivateKey.generate(.rsa(bits: 2048))
         let key = privateKey.publicKey
-        let prepared = PreparedVerifier(key: key, algorithm: .sha256)
+        let prepared = PreparedVerifierPool(key: key)
         var rng = SeededGenerator(seed: 42)
         for i in 0..<50 {
             let digest = (0..<32).map { _ in UInt8.random(in: 0...255, using: &rng) }
             var signature = try privateKey.sign(digest: digest, algorithm: .sha256)
             if i % 2 == 1 { signature[i % signature.count] ^= 0x80 }
-            let got = signature.withUnsafeBytes { sb in digest.withUnsafeBytes { prepared.verify(signature: sb, digest: $0) } }
+            let got = prepared.verify(signature: signature, digest: digest, algorithm: .sha256)
             XCTAssertEqual(got, i % 2 == 0, "signature \(i)")
+            XCTAssertEqual(got, key.verify(signature: signature, digest: digest, algorithm: .sha256), "signature \(i): OpenSSL")
         }
     }
 }

@@ -107,6 +107,24 @@ public func runProgram(_ executable: String, _ arguments: [String], environment:
                          stderr: String(decoding: errData, as: UTF8.self))
 }
 
+/// Opens the FIFO at `path` for writing as soon as a reader has it open, in
+/// blocking mode from then on; -1 when `giveUp()` turns true first or after
+/// `timeout` seconds. (A FIFO opened for writing without a reader fails with
+/// ENXIO when non-blocking, so this polls instead of hanging on a reader that
+/// never comes.)
+public func openFIFOWriter(_ path: String, timeout: TimeInterval = 60, giveUpWhen giveUp: () -> Bool) -> Int32 {
+    let deadline = Date().addingTimeInterval(timeout)
+    while !giveUp() && Date() < deadline {
+        let fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC)
+        if fd >= 0 {
+            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
+            return fd
+        }
+        usleep(10_000)
+    }
+    return -1
+}
+
 /// Finds a program on PATH; nil when absent.
 public func which(_ name: String) -> String? {
     for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":") {

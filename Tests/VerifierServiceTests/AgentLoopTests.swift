@@ -72,15 +72,9 @@ final class AgentLoopTests: FleetTestCase {
         nonisolated(unsafe) var round: ProcessResult?
         let agent = Thread { round = try? runProgram(signetPath, args) }
         agent.start()
-        var fd: Int32 = -1
-        let deadline = Date().addingTimeInterval(60)
-        while fd < 0 && !agent.isFinished && Date() < deadline {
-            fd = open(live, O_WRONLY | O_NONBLOCK | O_CLOEXEC)
-            if fd < 0 { usleep(10_000) }
-        }
+        let fd = openFIFOWriter(live, giveUpWhen: { agent.isFinished })
         XCTAssertGreaterThanOrEqual(fd, 0, "the agent never opened its log: \(round?.output ?? "still running")")
         guard fd >= 0 else { return }
-        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
         let logged = try FileBytes.read(node.logPath, limit: 1 << 24)
         XCTAssertEqual(logged.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }, logged.count)
         // The second program runs now: extended into PCR 10, logged only after this read.
