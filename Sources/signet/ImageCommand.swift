@@ -34,7 +34,8 @@ extension Image {
                      checkout's dist/signet-root;
                   4. regenerates the image's initramfs (boot/initrd.img-*) in a chroot with \
                      its own builder (update-initramfs -u -k all, or dracut --force per \
-                     image), with /proc, /sys and /dev mounted for the run; if that fails, \
+                     image), with /proc, /sys and /dev mounted for the run (skipped when \
+                     each is newer than the boot files and carries them); if that fails, \
                      what steps 2-3 wrote is removed and nothing is signed;
                   5. installs the policy at ROOTFS/etc/ima/ima-policy (systemd, PID 1, loads \
                      it at boot), then signs the whole tree as 'signet sign' does (the \
@@ -86,7 +87,11 @@ extension Image {
                         note("installed Signet's boot integration from \(installer.source.path): \(installation!.written.isEmpty ? "already up to date" : installation!.written.map { "/" + $0 }.joined(separator: ", "))")
                     }
                     if plan.regenerate, let builder = plan.builders.first {
-                        try regenerate(root: root, builder: builder)
+                        if installation?.written.isEmpty ?? true, Self.initramfsIsCurrent(root: root, builder: builder) {
+                            note("the image's initramfs already carries the boot integration: not regenerated")
+                        } else {
+                            try regenerate(root: root, builder: builder)
+                        }
                     }
                 }
             } catch {
@@ -195,6 +200,18 @@ extension Image {
                 }
             }
             note("regenerated \(images.map { "/" + $0 }.joined(separator: ", "))")
+        }
+
+        /// Every initramfs of the image is newer than the boot integration files and
+        /// (looked into with lsinitramfs) carries it: rebuilding would change nothing.
+        static func initramfsIsCurrent(root: ImageRoot, builder: InitramfsBuilder) -> Bool {
+            let images = BootIntegration.initramfsImages(in: root)
+            guard !images.isEmpty, let newest = BootIntegration.newestFileTime(in: root) else { return false }
+            return images.allSatisfy { image in
+                guard let t = root.modificationTime(image), t >= newest,
+                      case .paths(let paths) = Initramfs.list(root.host(image)) else { return false }
+                return BootIntegration.initramfsListingHasIntegration(paths, builder: builder)
+            }
         }
 
         private func note(_ text: String) {

@@ -71,6 +71,7 @@ final class ImageSafetyCLITests: XCTestCase {
     }
 
     func generate(_ profile: String, to path: String) throws {
+        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         let r = try run(["policy", "generate", "--profile", profile, "-o", path])
         XCTAssertEqual(r.status, 0, r.output)
     }
