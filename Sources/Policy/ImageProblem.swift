@@ -16,6 +16,9 @@ public struct ImageProblem: Sendable, Equatable, CustomStringConvertible {
         case initramfsUnreadable = "initramfs-unreadable"
         /// The boot integration is installed but the image has no initramfs to carry it.
         case noInitramfs = "no-initramfs"
+        /// An initramfs carries the key loader but the image's builder is not set up to
+        /// add it again: the next rebuild (a kernel update) would drop it.
+        case integrationNotInstalled = "integration-not-installed"
         /// No certificate for the kernel's keyring.
         case noCertificates = "no-certificates"
         /// A certificate whose key type the image's kernel cannot verify with.

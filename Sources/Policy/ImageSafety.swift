@@ -64,6 +64,9 @@ public enum ImageSafety {
                 : "no Signet boot integration is installed (\(builders.map(\.rawValue).joined(separator: ", ")) without \(builders.flatMap(BootIntegration.requiredFiles).map { "/" + $0 }.joined(separator: ", "))\(builders.contains(.dracut) ? " enabled in dracut.conf.d" : "")) and no initramfs in /boot carries it"
             problems.append(ImageProblem(.noKeyLoader, .failure,
                 "/\(policyPath) appraises, but nothing in the image loads the keys from /\(certificateDirectory) before PID 1 loads the policy: \(what). At boot the kernel would refuse every signed program (\"no _ima keyring\"). Run signet image prepare on the image, or install the signet package in it and regenerate its initramfs"))
+        } else if enabled.isEmpty && !builders.isEmpty {
+            problems.append(ImageProblem(.integrationNotInstalled, .warning,
+                "\(carried.joined(separator: ", ")) carries Signet's key loader, but the image's \(builders.map(\.rawValue).joined(separator: ", ")) is not set up to add it: the next initramfs rebuild (e.g. a kernel update) drops it; run signet image prepare or install the signet package in the image"))
         } else if !enabled.isEmpty && images.isEmpty {
             problems.append(ImageProblem(.noInitramfs, .warning,
                 "the boot integration is installed but the image has no initramfs in /boot: the initramfs the machine boots with must be built from this image"))

@@ -35,8 +35,19 @@ enum Subprocess {
             for p in cArgs { free(p) }
             for p in cEnv { free(p) }
         }
+        // The child gets default SIGINT/SIGTERM even while this process ignores them (to
+        // clean up after the child): Ctrl-C stops the child, then the caller undoes its work.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        sigaddset(&defaults, SIGINT)
+        sigaddset(&defaults, SIGTERM)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF))
         var pid: pid_t = 0
-        let rc = posix_spawn(&pid, argv[0], &actions, nil, &cArgs, &cEnv)
+        let rc = posix_spawn(&pid, argv[0], &actions, &attributes, &cArgs, &cEnv)
         close(fds[1])
         guard rc == 0 else {
             close(fds[0])

@@ -79,6 +79,8 @@ extension Image {
 
             var createdCerts = [String]()
             var installation: BootFilesInstaller.Installation?
+            // Ctrl-C stops the initramfs builder, not this process: it unmounts and undoes its work first.
+            let trap = SignalTrap()
             do {
                 try reportingErrors {
                     createdCerts = try install(certificates: plan.certificates, root: root)
@@ -94,11 +96,12 @@ extension Image {
                         }
                     }
                 }
+                if trap.flag.isRaised { throw Exit.interrupted }
             } catch {
                 if let installation, let installer = plan.installer { installer.rollback(installation) }
                 for path in createdCerts { unlink(path) }
                 if !output.json { Console.err("nothing signed; the image was left as it was (the initramfs builder may have rewritten its initramfs)") }
-                throw error
+                throw trap.flag.isRaised ? Exit.interrupted : error
             }
             try reportingErrors {
                 try makeDirectories(root.host("etc/ima"))

@@ -189,7 +189,7 @@ extension PolicyCommand {
                                          without CONFIG_CRYPTO_ECDSA in boot/config-<version>)
                   kernel-lacks-signatures a kernel without IMA appraisal or asymmetric keys
                 Warnings (exit code unchanged): initramfs-unreadable (needs lsinitramfs from \
-                initramfs-tools-core on this machine), no-initramfs, no-kernel-config, \
+                initramfs-tools-core on this machine), no-initramfs, integration-not-installed (an initramfs carries the key loader but the next rebuild would drop it), no-kernel-config, \
                 trusted-keyring, no-init. Exit 0 only when nothing would be refused and no \
                 FAIL line was printed; 1 otherwise; 2 for bad input.
 
