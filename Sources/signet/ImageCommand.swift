@@ -18,35 +18,34 @@ extension Image {
         static let configuration = CommandConfiguration(
             abstract: "Make a root filesystem ready to boot under enforcement: policy, certificates, boot integration, initramfs, signatures, manifest.",
             discussion: """
-                In this order, refusing (exit 2, nothing written) before the first step when \
-                the image could not boot:
-                  1. checks the certificates (the signing one and every --trust one) against \
-                     each kernel in ROOTFS/boot (boot/config-*): an ECDSA key needs \
-                     CONFIG_CRYPTO_ECDSA, RSA needs CONFIG_CRYPTO_RSA;
-                  2. installs them (DER) in ROOTFS/etc/keys/ima/;
-                  3. installs Signet's boot integration, which loads those keys into the \
-                     kernel keyring from the initramfs before PID 1 loads the policy: the \
-                     initramfs-tools hook and init-bottom script, the dracut module \
-                     98signet (enabled in etc/dracut.conf.d/signet.conf), usr/lib/signet/. \
-                     Files the image has from its own signet package are left alone; \
-                     otherwise they are copied from --boot-files DIR, \
-                     $SIGNET_DATA_DIR/image-boot, <exe dir>/../share/signet/image-boot, or a \
-                     checkout's dist/signet-root;
-                  4. regenerates the image's initramfs (boot/initrd.img-*) in a chroot with \
-                     its own builder (update-initramfs -u -k all, or dracut --force per \
-                     image), with /proc, /sys and /dev mounted for the run (skipped when \
-                     each is newer than the boot files and carries them); if that fails, \
-                     what steps 2-3 wrote is removed and nothing is signed;
-                  5. installs the policy at ROOTFS/etc/ima/ima-policy (systemd, PID 1, loads \
-                     it at boot), then signs the whole tree as 'signet sign' does (the \
-                     regenerated initramfs and installed files included) and writes the manifest.
-                A policy that appraises needs something to load the keys first: without \
-                initramfs-tools or dracut in the image, prepare refuses unless \
-                --no-boot-integration says the keys are loaded another way.
+                Steps, in order (before step 2 it refuses, exit 2 and nothing written, an
+                image that could not boot):
+                 1. check the certificates (--cert and every --trust) against each kernel
+                    in ROOTFS/boot/config-*: ECDSA needs CONFIG_CRYPTO_ECDSA, RSA needs
+                    CONFIG_CRYPTO_RSA; the image must have initramfs-tools or dracut when
+                    the policy appraises (else --no-boot-integration);
+                 2. install the certificates (DER) in ROOTFS/etc/keys/ima/;
+                 3. install Signet's boot integration, which loads those keys into the
+                    kernel keyring in the initramfs, before PID 1 loads the policy: the
+                    initramfs-tools hook and init-bottom script, the dracut module 98signet
+                    (enabled in etc/dracut.conf.d/signet.conf), usr/lib/signet/. Left alone
+                    when the image has them from its own signet package; else copied from
+                    --boot-files DIR, $SIGNET_DATA_DIR/image-boot,
+                    <exe dir>/../share/signet/image-boot, or a checkout's dist/signet-root;
+                 4. rebuild the image's initramfs (boot/initrd.img-*) in a chroot with its
+                    own builder (update-initramfs -u -k all, or dracut --force per image),
+                    /proc, /sys and /dev mounted for the run; skipped when each is newer
+                    than the boot files and carries them. If it fails, steps 2-3 are
+                    undone and nothing is signed;
+                 5. install the policy at ROOTFS/etc/ima/ima-policy (systemd, PID 1, loads
+                    it at boot), sign the whole tree as 'signet sign' does (the new
+                    initramfs included), write the manifest.
 
-                Example: signet image prepare --key ima.key.pem --cert ima.crt.pem --policy exec-signed.policy --manifest m.jsonl rootfs/
-                Check the result: signet policy check rootfs/
+                Example:
+                  signet image prepare --key ima.key.pem --cert ima.crt.pem --policy exec-signed.policy --manifest m.jsonl rootfs/
+                  signet policy check rootfs/
                 """)
+
 
         @Argument(help: ArgumentHelp("The root filesystem tree.", valueName: "rootfs")) var rootfs: String
         @OptionGroup var signing: SigningKeyOptions

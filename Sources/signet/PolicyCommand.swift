@@ -176,22 +176,26 @@ extension PolicyCommand {
                 and its security.ima checked against the certificates. Lists what would be \
                 refused and why (unsigned, bad signature, unknown key, hash only).
 
-                Then checks what would brick the image, one line per reason with a stable id:
-                  no-key-loader          the image's /etc/ima/ima-policy appraises, but neither Signet's
-                                         boot integration (initramfs-tools hook + init-bottom script, or
-                                         the dracut module enabled) nor an initramfs in /boot loads the
-                                         keys from /etc/keys/ima before PID 1 loads the policy
-                  stale-initramfs        an initramfs older than the boot integration, or without it
-                  loader-refused, libc-refused, init-refused (the target of /sbin/init),
-                  systemd-refused        (systemd-udevd, systemd-journald) would be refused
-                  no-certificates        no certificate in the image's /etc/keys/ima and no --cert
-                  kernel-lacks-key-type  a certificate whose key type a kernel in /boot lacks (e.g. ECDSA
-                                         without CONFIG_CRYPTO_ECDSA in boot/config-<version>)
-                  kernel-lacks-signatures a kernel without IMA appraisal or asymmetric keys
-                Warnings (exit code unchanged): initramfs-unreadable (needs lsinitramfs from \
-                initramfs-tools-core on this machine), no-initramfs, integration-not-installed (an initramfs carries the key loader but the next rebuild would drop it), no-kernel-config, \
-                trusted-keyring, no-init. Exit 0 only when nothing would be refused and no \
-                FAIL line was printed; 1 otherwise; 2 for bad input.
+                Then what would brick the image, one FAIL line per reason, by stable id:
+                  no-key-loader      the image's /etc/ima/ima-policy appraises, but no
+                                     Signet boot integration (initramfs-tools hook and
+                                     init-bottom script, or the dracut module enabled) and
+                                     no initramfs in /boot loads /etc/keys/ima first
+                  stale-initramfs    an initramfs older than the integration, or without it
+                  loader-refused, libc-refused, init-refused (/sbin/init's target),
+                  systemd-refused    (systemd-udevd, systemd-journald) would be refused
+                  no-certificates    none in the image's /etc/keys/ima and no --cert
+                  kernel-lacks-key-type
+                                     a certificate whose key type a kernel in /boot lacks
+                                     (ECDSA without CONFIG_CRYPTO_ECDSA in boot/config-*)
+                  kernel-lacks-signatures
+                                     a kernel without IMA appraisal or asymmetric keys
+                WARNING lines (exit code unchanged): initramfs-unreadable (lsinitramfs from
+                initramfs-tools-core looks inside), no-initramfs, integration-not-installed
+                (only an initramfs carries the loader: the next rebuild drops it),
+                no-kernel-config, trusted-keyring, no-init.
+                Exit 0 only when nothing would be refused and no FAIL line was printed, 1
+                otherwise, 2 for bad input.
 
                 Without --policy the image's own /etc/ima/ima-policy is checked; without --cert \
                 the image's /etc/keys/ima/*.der (what its boot integration loads).
