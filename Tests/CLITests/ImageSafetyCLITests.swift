@@ -309,6 +309,30 @@ final class ImageSafetyCLITests: XCTestCase {
         XCTAssertEqual(try run(["policy", "check", dir.url("root")]).status, 0)
     }
 
+    /// The image has the boot integration from its own signet package: prepare leaves those files
+    /// alone (needs no boot files of its own) and, for dracut, only enables the module.
+    func testPrepareLeavesThePackagedBootFilesAlone() throws {
+        let keys = try KeyFixture(in: dir)
+        try makeSystemdTree("root")
+        dir.write("root/usr/bin/dracut", "#!/bin/sh\n", mode: 0o755)
+        dir.write("root/usr/sbin/update-initramfs", "#!/bin/sh\n", mode: 0o755)
+        let packaged = ["usr/share/initramfs-tools/hooks/signet", "usr/share/initramfs-tools/scripts/init-bottom/signet",
+                        "usr/lib/dracut/modules.d/98signet/module-setup.sh", "usr/lib/signet/load-keys"]
+        for f in packaged { dir.write("root/\(f)", "#!/bin/sh\n# from the package: \(f)\n", mode: 0o755) }
+        dir.write("root/var/lib/dpkg/info/signet.list", (["/.", "/usr"] + packaged.map { "/" + $0 }).joined(separator: "\n") + "\n")
+        let policy = dir.url("p.policy")
+        try generate("exec-signed", to: policy)
+        let r = try run(["image", "prepare", dir.url("root"), "--key", keys.keyPath, "--cert", keys.certPath, "--policy", policy,
+                         "--boot-files", dir.url("nowhere"), "--no-progress"])
+        XCTAssertEqual(r.status, 0, r.output)
+        XCTAssertTrue(r.stderr.contains("the image has Signet's boot integration from its signet package"), r.stderr)
+        for f in packaged {
+            XCTAssertEqual(String(decoding: try FileBytes.read(dir.url("root/\(f)")), as: UTF8.self), "#!/bin/sh\n# from the package: \(f)\n", f)
+        }
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir.url("root/etc/dracut.conf.d/signet.conf")))
+        XCTAssertEqual(try run(["policy", "check", dir.url("root")]).status, 0)
+    }
+
     func testPrepareRefusesBootFilesThatLackWhatTheImageNeeds() throws {
         let keys = try KeyFixture(in: dir)
         try makeSystemdTree("root")
