@@ -2,11 +2,13 @@
 /// something that could not be checked (a warning). Ids are stable: scripts
 /// and documentation match on them.
 public struct ImageProblem: Sendable, Equatable, CustomStringConvertible {
+    /// A failure makes `policy check` exit 1; a warning does not.
     public enum Severity: String, Sendable {
         case failure = "FAIL"
         case warning = "WARNING"
     }
 
+    /// The stable id printed in brackets.
     public enum ID: String, Sendable, CaseIterable {
         /// The image's policy appraises but nothing in the image loads the keys before it.
         case noKeyLoader = "no-key-loader"

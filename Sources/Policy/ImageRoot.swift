@@ -9,6 +9,7 @@ public struct ImageRoot: Sendable {
     /// The tree's path on this machine.
     public let path: String
 
+    /// The tree at `path` (trailing slashes dropped).
     public init(_ path: String) {
         var p = path
         while p.count > 1 && p.hasSuffix("/") { p.removeLast() }
@@ -27,11 +28,13 @@ public struct ImageRoot: Sendable {
         return lstat(host(relative), &st) == 0 ? st : nil
     }
 
+    /// A regular file at that path in the image (a symlink is not).
     public func isRegularFile(_ relative: String) -> Bool {
         guard let st = lstatInfo(relative) else { return false }
         return st.st_mode & S_IFMT == S_IFREG
     }
 
+    /// A directory at that path in the image (a symlink is not).
     public func isDirectory(_ relative: String) -> Bool {
         guard let st = lstatInfo(relative) else { return false }
         return st.st_mode & S_IFMT == S_IFDIR
