@@ -106,6 +106,8 @@ let package = Package(
         .testTarget(name: "SignetCryptoTests", dependencies: ["SignetCrypto", "IMAFormat", "SignetTestSupport"]),
         .testTarget(name: "SigningTests", dependencies: ["Signing", "SignetCrypto", "IMAFormat", "SignetTestSupport"]),
         .testTarget(name: "KeyringTests", dependencies: ["Keyring", "CKeyutils", "SignetCrypto", "SignetTestSupport"]),
+        // Image safety: boot integration, kernel support for the certificates, the dry run's boot checks.
+        .testTarget(name: "PolicyTests", dependencies: ["Policy", "Signing", "SignetCrypto", "IMAFormat", "SignetTestSupport"]),
         .testTarget(name: "AttestationTests", dependencies: ["Attestation", "IMAFormat", "SignetCrypto", "Signing", "TPM", "SignetTestSupport"]),
         // TPM tests: the TPMTests target goes on the line below.
         .testTarget(name: "TPMTests", dependencies: ["TPM", "SignetCrypto", "IMAFormat", "SignetTestSupport"]),
