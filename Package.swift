@@ -74,7 +74,8 @@ let package = Package(
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
-            ]),
+            ],
+            exclude: ["README.md"]),
         // What both executables share: console output, exit codes, errors, the verifier client and options.
         // Node-side only (no SQL, no NIO/Hummingbird), so the node binary stays small.
         .target(

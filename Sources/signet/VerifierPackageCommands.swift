@@ -67,31 +67,37 @@ enum VerifierExecutable {
     }
 }
 
+/// What `signet verifier` and `signet fleet` take: everything, for `signet-verifier`.
+struct PassthroughArguments: ParsableArguments {
+    @Argument(parsing: .captureForPassthrough, help: ArgumentHelp("Passed to signet-verifier unchanged.", valueName: "arguments"))
+    var arguments: [String] = []
+}
+
+/// A `signet` subcommand that runs the `signet-verifier` subcommand of the same name.
+protocol VerifierPackageCommand: ParsableCommand {
+    var passthrough: PassthroughArguments { get }
+}
+
+extension VerifierPackageCommand {
+    func run() throws {
+        try VerifierExecutable.run(Self.configuration.commandName ?? "", captured: passthrough.arguments, help: Self.self)
+    }
+}
+
 /// `signet verifier ...`: runs `signet-verifier verifier ...`.
-struct VerifierCommand: ParsableCommand {
+struct VerifierCommand: VerifierPackageCommand {
     static let configuration = CommandConfiguration(
         commandName: "verifier",
         abstract: "The verifier service (runs signet-verifier; package signet-verifier).",
         discussion: VerifierExecutable.help("verifier"))
-
-    @Argument(parsing: .captureForPassthrough, help: ArgumentHelp("Passed to 'signet-verifier verifier'.", valueName: "arguments"))
-    var arguments: [String] = []
-
-    func run() throws {
-        try VerifierExecutable.run("verifier", captured: arguments, help: Self.self)
-    }
+    @OptionGroup var passthrough: PassthroughArguments
 }
 
 /// `signet fleet ...`: runs `signet-verifier fleet ...`.
-struct Fleet: ParsableCommand {
+struct Fleet: VerifierPackageCommand {
     static let configuration = CommandConfiguration(
+        commandName: "fleet",
         abstract: "Operate a verifier service: fleet status and checks, references, groups (runs signet-verifier; package signet-verifier).",
         discussion: VerifierExecutable.help("fleet"))
-
-    @Argument(parsing: .captureForPassthrough, help: ArgumentHelp("Passed to 'signet-verifier fleet'.", valueName: "arguments"))
-    var arguments: [String] = []
-
-    func run() throws {
-        try VerifierExecutable.run("fleet", captured: arguments, help: Self.self)
-    }
+    @OptionGroup var passthrough: PassthroughArguments
 }
