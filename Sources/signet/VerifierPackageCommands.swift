@@ -12,13 +12,16 @@ enum VerifierExecutable {
 
     static let notInstalled = "signet verifier/fleet commands are in the signet-verifier package; install it or run signet-verifier ..."
 
-    /// The discussion of `signet COMMAND --help`.
-    static func help(_ command: String) -> String {
-        """
-        This command is in the signet-verifier package: 'signet \(command) ARGS' runs \
-        'signet-verifier \(command) ARGS' (found next to this signet, else on PATH). \
-        Run 'signet-verifier --help' for its commands and options.
-        """
+    /// The configuration of `signet COMMAND`: its help says where the command lives.
+    static func configuration(_ command: String, abstract: String) -> CommandConfiguration {
+        CommandConfiguration(
+            commandName: command,
+            abstract: abstract + " (runs signet-verifier; package signet-verifier).",
+            discussion: """
+                This command is in the signet-verifier package: 'signet \(command) ARGS' runs \
+                'signet-verifier \(command) ARGS' (found next to this signet, else on PATH). \
+                Run 'signet-verifier --help' for its commands and options.
+                """)
     }
 
     /// Replaces this process with `signet-verifier`, passing `arguments` (starting with the
@@ -86,18 +89,13 @@ extension VerifierPackageCommand {
 
 /// `signet verifier ...`: runs `signet-verifier verifier ...`.
 struct VerifierCommand: VerifierPackageCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "verifier",
-        abstract: "The verifier service (runs signet-verifier; package signet-verifier).",
-        discussion: VerifierExecutable.help("verifier"))
+    static let configuration = VerifierExecutable.configuration("verifier", abstract: "The verifier service")
     @OptionGroup var passthrough: PassthroughArguments
 }
 
 /// `signet fleet ...`: runs `signet-verifier fleet ...`.
 struct Fleet: VerifierPackageCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "fleet",
-        abstract: "Operate a verifier service: fleet status and checks, references, groups (runs signet-verifier; package signet-verifier).",
-        discussion: VerifierExecutable.help("fleet"))
+    static let configuration = VerifierExecutable.configuration(
+        "fleet", abstract: "Operate a verifier service: fleet status and checks, references, groups")
     @OptionGroup var passthrough: PassthroughArguments
 }

@@ -7,6 +7,7 @@ import SignetTestSupport
 final class VerifierPackageCLITests: XCTestCase {
     var dir: TempDir!
     override func setUp() { dir = TempDir("signet-split") }
+    override func tearDown() { dir = nil }  // XCTest keeps the test case: release the directory now
 
     var verifierBinary: String { (signetBinary as NSString).deletingLastPathComponent + "/signet-verifier" }
 
