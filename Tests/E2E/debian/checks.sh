@@ -15,7 +15,7 @@ mode=$(echo "$cmdline" | sed -n 's/.*signet\.e2e=\([a-z]*\).*/\1/p')
 
 # Each line is written with its own open of the console: agetty on ttyS0 may hang the line up.
 mark() { printf '\n%s\n' "$*" > /dev/ttyS0; echo "$*"; }
-flat() { tr '\n' '|' | tr -s ' ' | cut -c1-400; }
+flat() { tr '\n' '|' | tr -s ' ' | sed 's/|*$//' | cut -c1-400; }
 case_line() { if [ "$2" = 0 ]; then r=PASS; else r=FAIL; fi; mark "E2E-CASE name=$1 result=$r detail=[$3]"; }
 
 case $mode in enforce) prefix=boot1 ;; attest) prefix=boot2 ;; *) prefix=$mode ;; esac
@@ -88,19 +88,19 @@ enforce)
 attest)
   nonce1=$(echo "$cmdline" | sed -n 's/.*signet\.nonce1=\([0-9a-f]*\).*/\1/p')
   nonce2=$(echo "$cmdline" | sed -n 's/.*signet\.nonce2=\([0-9a-f]*\).*/\1/p')
-  out=/run/e2e-evidence
-  rm -rf "$out"; mkdir -p "$out"
+  ev=/run/e2e-evidence   # not $out: run_case sets that
+  rm -rf "$ev"; mkdir -p "$ev"
   # The installed signet's agent: enroll an AK, quote the honest node, try an unsigned program
   # (refused, but measured first), quote again.
-  signet agent enroll --tcti device:/dev/tpmrm0 --out "$out/agent" > "$out/enroll.txt" 2>&1
-  case_line agent-enrolled $? "$(flat < "$out/enroll.txt")"
-  signet agent quote --tcti device:/dev/tpmrm0 --ak "$out/agent" --nonce "$nonce1" --out "$out/honest.json" > "$out/quote1.txt" 2>&1
-  case_line agent-quoted-honest-node $? "$(flat < "$out/quote1.txt")"
+  signet agent enroll --tcti device:/dev/tpmrm0 --out "$ev/agent" > "$ev/enroll.txt" 2>&1
+  case_line agent-enrolled $? "$(flat < "$ev/enroll.txt")"
+  signet agent quote --tcti device:/dev/tpmrm0 --ak "$ev/agent" --nonce "$nonce1" --out "$ev/honest.json" > "$ev/quote1.txt" 2>&1
+  case_line agent-quoted-honest-node $? "$(flat < "$ev/quote1.txt")"
   dmesg -c > /dev/null
   run_case attest-unsigned-program-refused deny $E/payload-unsigned $E/payload-unsigned
-  signet agent quote --tcti device:/dev/tpmrm0 --ak "$out/agent" --nonce "$nonce2" --out "$out/after-unsigned.json" > "$out/quote2.txt" 2>&1
-  case_line agent-quoted-after-unsigned-program $? "$(flat < "$out/quote2.txt")"
-  if tar -cf /dev/vdb -C "$out" honest.json after-unsigned.json agent/ak.pem && sync; then
+  signet agent quote --tcti device:/dev/tpmrm0 --ak "$ev/agent" --nonce "$nonce2" --out "$ev/after-unsigned.json" > "$ev/quote2.txt" 2>&1
+  case_line agent-quoted-after-unsigned-program $? "$(flat < "$ev/quote2.txt")"
+  if tar -cf /dev/vdb -C "$ev" honest.json after-unsigned.json agent/ak.pem && sync; then
     mark "E2E-EVIDENCE written"
   else
     mark "E2E-ERROR no evidence written"
