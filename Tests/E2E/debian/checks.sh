@@ -30,7 +30,7 @@ failed=$(systemctl --failed --no-legend --plain 2>&1)
 refusals() { { journalctl -b -o cat _TRANSPORT=kernel; journalctl -b -o cat _TRANSPORT=audit; dmesg; } 2>/dev/null | grep 'cause=' | sed 's/^.*audit([0-9.:]*): //' | sort -u; }
 boot_refusals=$(refusals)
 n=$(printf '%s' "$boot_refusals" | grep -c 'cause=')
-[ "$n" = 0 ]; case_line "$prefix-zero-ima-refusals-during-boot" $? "$n refusal(s) $(echo "$boot_refusals" | head -5 | flat)"
+[ "$n" = 0 ]; case_line "$prefix-zero-ima-refusals-during-boot" $? "$n refusal(s)${boot_refusals:+: $(echo "$boot_refusals" | head -5 | flat)}"
 # The certificates were loaded before switch_root: the _ima keyring holds them (root's user
 # keyring; /proc/keys shows "_ima: N" with N keys), and the boot integration said so on the console.
 ring=$(grep -E ' keyring +(_ima|\.ima): ' /proc/keys | sed 's/.* keyring *//' | flat)
