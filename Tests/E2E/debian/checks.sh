@@ -1,0 +1,118 @@
+#!/bin/sh
+# The checks tools/e2e-debian runs inside the booted Debian image, started by signet-e2e.service
+# once the boot has finished. One marker line per case on the serial console (ttyS0):
+#   E2E-CASE name=… result=PASS|FAIL detail=[…]
+# The mode comes from the kernel command line (signet.e2e=…):
+#   enforce  first boot: the system came up whole, ordinary programs run, attacks are refused
+#   attest   second boot of the same disk, with a TPM: still whole; quote, try an unsigned
+#            program, quote again; the evidence goes to the second disk (/dev/vdb) as a tar archive
+# A refusal counts only when the kernel's IMA audit line (cause=…, name="…") names the object.
+# Ends with E2E-DONE and powers the machine off.
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin
+E=/opt/e2e
+cmdline=$(cat /proc/cmdline)
+mode=$(echo "$cmdline" | sed -n 's/.*signet\.e2e=\([a-z]*\).*/\1/p')
+
+# Each line is written with its own open of the console: agetty on ttyS0 may hang the line up.
+mark() { printf '\n%s\n' "$*" > /dev/ttyS0; echo "$*"; }
+flat() { tr '\n' '|' | tr -s ' ' | sed 's/|*$//' | cut -c1-400; }
+case_line() { if [ "$2" = 0 ]; then r=PASS; else r=FAIL; fi; mark "E2E-CASE name=$1 result=$r detail=[$3]"; }
+
+case $mode in enforce) prefix=boot1 ;; attest) prefix=boot2 ;; *) prefix=$mode ;; esac
+mark "E2E-START mode=$mode"
+# Wait for the boot to finish (this unit is not part of the boot job: it is Type=exec).
+state=$(systemctl is-system-running --wait 2>&1)
+[ "$state" = running ]; case_line "$prefix-system-running" $? "is-system-running: $state"
+failed=$(systemctl --failed --no-legend --plain 2>&1)
+[ -z "$failed" ]; case_line "$prefix-no-failed-unit" $? "$(echo "${failed:-none}" | flat)"
+# IMA refusals in this boot: the kernel's audit lines, from the journal (kernel and audit
+# transports) and the ring buffer. Before the tests start there must be none.
+refusals() { { journalctl -b -o cat _TRANSPORT=kernel; journalctl -b -o cat _TRANSPORT=audit; dmesg; } 2>/dev/null | grep 'cause=' | sed 's/^.*audit([0-9.:]*): //' | sort -u; }
+boot_refusals=$(refusals)
+n=$(printf '%s' "$boot_refusals" | grep -c 'cause=')
+[ "$n" = 0 ]; case_line "$prefix-zero-ima-refusals-during-boot" $? "$n refusal(s)${boot_refusals:+: $(echo "$boot_refusals" | head -5 | flat)}"
+# The certificates were loaded before switch_root: the _ima keyring holds them (root's user
+# keyring; /proc/keys shows "_ima: N" with N keys), and the boot integration said so on the console.
+ring=$(grep -E ' keyring +(_ima|\.ima): ' /proc/keys | sed 's/.* keyring *//' | flat)
+said=$( { dmesg; journalctl -b -o short -t signet; } 2>/dev/null | grep -o 'signet: .*' | sort -u | flat)
+echo "$ring" | grep -qE '(_ima|\.ima): [1-9]'; case_line "$prefix-keys-loaded-before-switch-root" $? "keyring $ring; $said"
+policy=$(journalctl -b -o cat 2>/dev/null | grep 'IMA custom policy' | head -3 | flat)
+echo "$policy" | grep -q 'Successfully loaded the IMA custom policy'; case_line "$prefix-systemd-loaded-the-policy" $? "$policy"
+boot=$(systemd-analyze 2>/dev/null | head -1)
+mark "E2E-LOG $boot"
+
+# Every refusal must be printed: IMA's audit lines go through printk's rate limit.
+echo 0 > /proc/sys/kernel/printk_ratelimit
+echo 10000 > /proc/sys/kernel/printk_ratelimit_burst
+dmesg -c > /dev/null   # clears only the syslog view; journald reads /dev/kmsg on its own
+
+# run_case NAME allow|deny OBJECT CMD...: allow passes when the command succeeds; deny passes when
+# no payload ran and the kernel logged an IMA refusal (an audit line with cause=) with name="OBJECT".
+run_case() {
+  name=$1; expect=$2; object=$3; shift 3
+  out=$("$@" 2>&1); rc=$?
+  kernel=$(dmesg -c | grep 'cause=' | flat)
+  result=FAIL
+  case $expect in
+    allow) [ $rc -eq 0 ] && ! echo "$out" | grep -q PAYLOAD-RAN && result=PASS ;;
+    deny) ! echo "$out" | grep -q PAYLOAD-RAN && echo "$kernel" | tr '|' '\n' | grep 'cause=' | grep -qF "name=\"$object\"" && result=PASS ;;
+  esac
+  mark "E2E-CASE name=$name result=$result detail=[rc=$rc out=$(echo "$out" | flat) kernel=$kernel]"
+}
+
+active() {  # active NAME UNIT
+  s=$(systemctl is-active "$2" 2>&1)
+  [ "$s" = active ]; case_line "$1" $? "$2: $s"
+}
+
+case $mode in
+enforce)
+  active journald-active systemd-journald.service
+  active udevd-active systemd-udevd.service
+  active sshd-active ssh.service
+  run_case python3-runs allow - python3 -c 'import hashlib, json, ssl; print(hashlib.sha256(b"x").hexdigest()[:8])'
+  run_case perl-runs allow - perl -MPOSIX -e 'print POSIX::floor(2.5), "\n"'
+  run_case curl-runs allow - curl -sS --max-time 20 file:///etc/os-release
+  run_case apt-get-runs allow - sh -c 'apt-get --version | head -1 && apt-cache policy | head -3'
+  run_case signed-binary-runs allow - $E/hello
+  run_case unsigned-binary-refused deny $E/payload-unsigned $E/payload-unsigned
+  cp $E/payload-unsigned /tmp/payload && chmod +x /tmp/payload
+  run_case tmp-copy-refused deny /tmp/payload /tmp/payload
+  cp $E/payload-unsigned /dev/shm/payload && chmod +x /dev/shm/payload
+  run_case dev-shm-copy-refused deny /dev/shm/payload /dev/shm/payload
+  run_case memfd-fexecve-refused deny memfd:payload $E/memfd_exec $E/payload-unsigned
+  run_case ld-preload-unsigned-refused deny $E/libevil.so env LD_PRELOAD=$E/libevil.so $E/hello
+  run_case appended-byte-refused deny $E/hello-appended $E/hello-appended
+  rm -f /tmp/payload /dev/shm/payload
+  ;;
+attest)
+  nonce1=$(echo "$cmdline" | sed -n 's/.*signet\.nonce1=\([0-9a-f]*\).*/\1/p')
+  nonce2=$(echo "$cmdline" | sed -n 's/.*signet\.nonce2=\([0-9a-f]*\).*/\1/p')
+  ev=/run/e2e-evidence   # not $out: run_case sets that
+  rm -rf "$ev"; mkdir -p "$ev"
+  # The installed signet's agent: enroll an AK, quote the honest node, try an unsigned program
+  # (refused, but measured first), quote again.
+  signet agent enroll --tcti device:/dev/tpmrm0 --out "$ev/agent" > "$ev/enroll.txt" 2>&1
+  case_line agent-enrolled $? "$(flat < "$ev/enroll.txt")"
+  signet agent quote --tcti device:/dev/tpmrm0 --ak "$ev/agent" --nonce "$nonce1" --out "$ev/honest.json" > "$ev/quote1.txt" 2>&1
+  case_line agent-quoted-honest-node $? "$(flat < "$ev/quote1.txt")"
+  dmesg -c > /dev/null
+  run_case attest-unsigned-program-refused deny $E/payload-unsigned $E/payload-unsigned
+  signet agent quote --tcti device:/dev/tpmrm0 --ak "$ev/agent" --nonce "$nonce2" --out "$ev/after-unsigned.json" > "$ev/quote2.txt" 2>&1
+  case_line agent-quoted-after-unsigned-program $? "$(flat < "$ev/quote2.txt")"
+  if tar -cf /dev/vdb -C "$ev" honest.json after-unsigned.json agent/ak.pem && sync; then
+    mark "E2E-EVIDENCE written"
+  else
+    mark "E2E-ERROR no evidence written"
+  fi
+  ;;
+*)
+  mark "E2E-ERROR unknown mode '$mode' (signet.e2e= on the kernel command line)"
+  ;;
+esac
+# Nothing else was refused in this boot: every IMA audit line names one of the attacks.
+others=$(refusals | grep -vF -e 'name="/opt/e2e/payload-unsigned"' -e 'name="/tmp/payload"' -e 'name="/dev/shm/payload"' \
+  -e 'name="memfd:payload"' -e 'name="/opt/e2e/libevil.so"' -e 'name="/opt/e2e/hello-appended"')
+[ -z "$others" ]; case_line "$prefix-no-refusal-but-the-attacks" $? "$(echo "${others:-none}" | head -5 | flat)"
+mark "E2E-DONE mode=$mode"
+systemctl --no-block poweroff
