@@ -5,6 +5,7 @@ let package = Package(
     name: "Signet",
     products: [
         .executable(name: "signet", targets: ["signet"]),
+        .executable(name: "signet-verifier", targets: ["signet-verifier"]),
         .library(name: "SignetCrypto", targets: ["SignetCrypto"]),
         .library(name: "IMAFormat", targets: ["IMAFormat"]),
         .library(name: "Signing", targets: ["Signing"]),
@@ -73,14 +74,32 @@ let package = Package(
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            exclude: ["README.md"]),
+        // What both executables share: console output, exit codes, errors, the verifier client and options.
+        // Node-side only (no SQL, no NIO/Hummingbird), so the node binary stays small.
+        .target(
+            name: "SignetCLI",
+            dependencies: [
+                "SignetCrypto", "IMAFormat", "Signing", "Attestation", "SignetHTTPClient", "VerifierAPI",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
+        // The node and image-builder executable. Its `verifier` and `fleet` subcommands exec `signet-verifier`.
         .executableTarget(
             name: "signet",
             dependencies: [
-                "SignetCrypto", "IMAFormat", "Signing", "Keyring", "Policy", "TPM", "Attestation",
-                "SQLStore", "SignetHTTPClient", "VerifierAPI", "VerifierService",
+                "SignetCLI", "SignetCrypto", "IMAFormat", "Signing", "Keyring", "Policy", "TPM", "Attestation",
+                "SignetHTTPClient", "VerifierAPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
+        // The verifier service and the fleet CLI: links SQLite, libpq, SwiftNIO and Hummingbird.
+        .executableTarget(
+            name: "signet-verifier",
+            dependencies: [
+                "SignetCLI", "SignetCrypto", "Attestation", "SQLStore", "VerifierAPI", "VerifierService",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Sources/signet-verifier"),
 
         // `tools/bench fleet`: enrols simulated nodes (real quotes from a pool of swtpm instances) and
         // drives incremental attestation rounds against a running verifier, printing throughput and latency.
@@ -99,19 +118,21 @@ let package = Package(
             name: "VerifierServiceTests",
             dependencies: [
                 "VerifierService", "VerifierAPI", "SQLStore", "SignetHTTPClient", "Attestation", "TPM", "SignetCrypto",
-                "IMAFormat", "Signing", "SignetTestSupport", "signet",
+                "IMAFormat", "Signing", "SignetTestSupport", "signet", "signet-verifier",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]),
         .testTarget(name: "IMAFormatTests", dependencies: ["IMAFormat", "SignetCrypto", "SignetTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "SignetCryptoTests", dependencies: ["SignetCrypto", "IMAFormat", "SignetTestSupport"]),
         .testTarget(name: "SigningTests", dependencies: ["Signing", "SignetCrypto", "IMAFormat", "SignetTestSupport"]),
         .testTarget(name: "KeyringTests", dependencies: ["Keyring", "CKeyutils", "SignetCrypto", "SignetTestSupport"]),
+        // Image safety: boot integration, kernel support for the certificates, the dry run's boot checks.
+        .testTarget(name: "PolicyTests", dependencies: ["Policy", "Signing", "SignetCrypto", "IMAFormat", "SignetTestSupport"]),
         .testTarget(name: "AttestationTests", dependencies: ["Attestation", "IMAFormat", "SignetCrypto", "Signing", "TPM", "SignetTestSupport"]),
         // TPM tests: the TPMTests target goes on the line below.
         .testTarget(name: "TPMTests", dependencies: ["TPM", "SignetCrypto", "IMAFormat", "SignetTestSupport"]),
         // Byte compatibility with evmctl (ima-evm-utils) and openssl, both ways.
         .testTarget(name: "InteropTests", dependencies: ["Signing", "SignetCrypto", "IMAFormat", "SignetTestSupport", "SignetHTTPClient"]),
         // The `signet` binary as users run it: exit codes, messages, JSON, SIGINT.
-        .testTarget(name: "CLITests", dependencies: ["SignetCrypto", "IMAFormat", "Signing", "SignetTestSupport", "signet"]),
+        .testTarget(name: "CLITests", dependencies: ["SignetCrypto", "IMAFormat", "Signing", "SignetTestSupport", "signet", "signet-verifier"]),
     ]
 )

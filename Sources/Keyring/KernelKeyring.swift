@@ -20,6 +20,23 @@ public struct KeyringError: Error, Equatable, CustomStringConvertible, Sendable 
     public let reason: String
     public var description: String { reason }
     public static func == (lhs: Self, rhs: Self) -> Bool { lhs.code == rhs.code }
+
+    /// What to do when a keyring under the user keyring is refused (EACCES): a
+    /// process that does not possess the user keyring (a systemd service, by
+    /// default) may only view `_ima`, not read or search it.
+    public static let notPossessedHint = "the service does not possess the user keyring: set KeyringMode=shared in the unit, or run from a login session"
+
+    /// The error for an operation the kernel refused with `errno`; EACCES says
+    /// why it happens and how to fix it.
+    public static func refused(_ operation: String, errno code: Int32) -> KeyringError {
+        if code == EACCES {
+            return KeyringError(code: .permissionDenied, reason: "cannot \(operation): \(errnoDescription(code)); \(notPossessedHint)")
+        }
+        if code == EPERM {
+            return KeyringError(code: .permissionDenied, reason: "cannot \(operation): \(errnoDescription(code))")
+        }
+        return KeyringError(code: .failed, reason: "cannot \(operation): \(errnoDescription(code))")
+    }
 }
 
 /// One key in a keyring, as the kernel describes it.
@@ -57,12 +74,16 @@ public struct KernelKeyring: Sendable {
     public static func userKeyring(named name: String, create: Bool) throws -> KernelKeyring {
         let found = keyctl_search(KEY_SPEC_USER_KEYRING, "keyring", name, 0)
         if found > 0 { return KernelKeyring(serial: Int32(found), name: name) }
+        let searchErrno = errno
+        if searchErrno == EACCES {
+            throw KeyringError.refused("search the user keyring for '\(name)'", errno: searchErrno)
+        }
         guard create else {
             throw KeyringError(code: .notFound, reason: "no keyring '\(name)' in the user keyring (load a certificate first)")
         }
         let serial = add_key("keyring", name, nil, 0, KEY_SPEC_USER_KEYRING)
         guard serial > 0 else {
-            throw KeyringError(code: .failed, reason: "cannot create keyring '\(name)': \(errnoDescription(errno))")
+            throw KeyringError.refused("create keyring '\(name)'", errno: errno)
         }
         return KernelKeyring(serial: serial, name: name)
     }
@@ -97,7 +118,7 @@ public struct KernelKeyring: Sendable {
             case EKEYREJECTED, ENOKEY:
                 throw KeyringError(code: .keyRejected, reason: "keyring '\(name)' refused \(what): \(errnoDescription(e)); a trusted keyring (.ima) only takes certificates signed by a key in the built-in/secondary/machine keyring")
             case EACCES, EPERM:
-                throw KeyringError(code: .permissionDenied, reason: "not permitted to add \(what) to keyring '\(name)': \(errnoDescription(e))")
+                throw KeyringError.refused("add \(what) to keyring '\(name)'", errno: e)
             default:
                 throw KeyringError(code: .failed, reason: "adding \(what) to keyring '\(name)' failed: \(errnoDescription(e))")
             }
@@ -110,7 +131,7 @@ public struct KernelKeyring: Sendable {
         var buffer: UnsafeMutableRawPointer?
         let length = keyctl_read_alloc(serial, &buffer)
         guard length >= 0, let buffer else {
-            throw KeyringError(code: .failed, reason: "cannot read keyring '\(name)': \(errnoDescription(errno))")
+            throw KeyringError.refused("read keyring '\(name)'", errno: errno)
         }
         defer { free(buffer) }
         let count = Int(length) / MemoryLayout<Int32>.size

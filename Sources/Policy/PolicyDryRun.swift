@@ -48,8 +48,12 @@ public struct PolicyDryRun: Sendable {
         public var codeFiles = 0
         /// Of those, how many a rule requires to be appraised.
         public var appraised = 0
-        /// Warnings that matter more than one file (the loader or libc refused).
-        public var notes: [String] = []
+        /// Of those, how many would be refused. Counts files as `codeFiles` does:
+        /// a file with several hard links is one file (and several findings).
+        public var refusedFiles = 0
+        /// Refusals that matter more than one file: the loader, libc, PID 1,
+        /// systemd-udevd or systemd-journald would be refused (each a failure).
+        public var problems: [ImageProblem] = []
         public var refused: [Finding] { findings.filter { $0.verdict == .refused } }
     }
 
@@ -99,6 +103,7 @@ public struct PolicyDryRun: Sendable {
             }
             if isAppraised { report.appraised += 1 }
             let hooksSeen = refusedAt.reduce(into: [IMAHook]()) { if !$0.contains($1) { $0.append($1) } }
+            if !hooksSeen.isEmpty { report.refusedFiles += 1 }
             for path in file.imagePaths {
                 if !hooksSeen.isEmpty {
                     report.findings.append(Finding(path: path, hooks: hooksSeen, verdict: .refused, status: appraisal.status,
@@ -109,11 +114,8 @@ public struct PolicyDryRun: Sendable {
                 }
             }
         }
-        for f in report.refused {
-            let name = f.path.bytes.split(separator: UInt8(ascii: "/")).last.map { String(decoding: $0, as: UTF8.self) } ?? ""
-            if name.hasPrefix("ld-linux") || name.hasPrefix("libc.so") {
-                report.notes.append("\(f.path) would be refused: every dynamically linked program will fail to start (the loader maps it executable), not just this file")
-            }
+        if let path = root.utf8String {
+            report.problems = ImageSafety.criticalFileProblems(root: ImageRoot(path), refused: report.refused)
         }
         return report
     }

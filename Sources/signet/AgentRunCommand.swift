@@ -7,6 +7,7 @@ import Foundation
 import Glibc
 #endif
 import ArgumentParser
+import SignetCLI
 import Attestation
 import IMAFormat
 import SignetCrypto
@@ -178,10 +179,4 @@ final class AgentSession {
         (try? FileBytes.read("/proc/sys/kernel/random/boot_id", limit: 64))
             .map { String(decoding: $0, as: UTF8.self).filter { !$0.isWhitespace } } ?? "unknown"
     }
-}
-
-/// Standard base64 for JSON fields.
-enum Base64Text {
-    static func encode(_ bytes: [UInt8]) -> String { Data(bytes).base64EncodedString() }
-    static func decode(_ text: String) -> [UInt8]? { Data(base64Encoded: text).map { [UInt8]($0) } }
 }

@@ -7,6 +7,7 @@ import Foundation
 import Glibc
 #endif
 import ArgumentParser
+import SignetCLI
 import Attestation
 import IMAFormat
 import SignetCrypto
@@ -17,38 +18,6 @@ struct Attest: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Verifier side: check a node's evidence against the enterprise's keys and manifests.",
         subcommands: [VerifyEvidence.self, CheckLog.self])
-}
-
-/// What a node is judged against, from the command line.
-struct ReferenceOptions: ParsableArguments {
-    @Option(name: .customLong("cert"), help: ArgumentHelp("Trusted IMA signing certificate (repeatable).", valueName: "file"))
-    var certs: [String] = []
-    @Option(name: .customLong("manifest"), help: ArgumentHelp("Provenance manifest whose digests are allowed at their paths (repeatable); its MANIFEST.sig must verify with a --cert.", valueName: "file"))
-    var manifests: [String] = []
-    @Option(name: .customLong("keylime-policy"), help: ArgumentHelp("A Keylime runtime policy (JSON) to judge by as well.", valueName: "file"))
-    var keylimePolicies: [String] = []
-    @Option(name: .customLong("exclude"), help: ArgumentHelp("Paths not judged, glob (repeatable).", valueName: "glob"))
-    var excludes: [String] = []
-    @Flag(help: "Accept SHA-1 file digests and signatures (off: SHA-1 is refused).") var allowSHA1 = false
-
-    /// Reads every file named on the command line.
-    func sources() throws -> ReferenceSources {
-        var sources = ReferenceSources(excludes: excludes, allowsSHA1: allowSHA1)
-        sources.certificates = try certs.map { ($0, try FileBytes.read($0)) }
-        for path in manifests {
-            let bytes = try FileBytes.read(path, limit: 1 << 30)
-            let signaturePath = path + ".sig"
-            guard let signature = try? FileBytes.read(signaturePath) else {
-                throw UsageError("\(path): no signature at \(signaturePath); an unsigned manifest is not a reference")
-            }
-            sources.manifests.append(.init(name: path, data: bytes, signature: signature))
-        }
-        sources.keylimePolicies = try keylimePolicies.map { ($0, try FileBytes.read($0, limit: 1 << 30)) }
-        return sources
-    }
-
-    /// Loads and checks everything (manifest signatures included) into one reference.
-    func load() throws -> Reference { try sources().build() }
 }
 
 extension Attest {

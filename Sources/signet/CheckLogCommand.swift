@@ -7,6 +7,7 @@ import Foundation
 import Glibc
 #endif
 import ArgumentParser
+import SignetCLI
 import Attestation
 import IMAFormat
 import SignetCrypto
@@ -116,7 +117,7 @@ extension Attest {
                     ("round", "\(round)"),
                     ("passed", passed ? "true" : "false"),
                     ("entries", "\(summary.entries)"),
-                    ("seconds", String(format: "%.6f", seconds)),
+                    ("seconds", fixed(seconds, 6)),
                     ("entries_per_second", "\(Int(rate))"),
                     ("acceptances", JSON.object(summary.acceptances.sorted { $0.key.rawValue < $1.key.rawValue }.map { ($0.key.rawValue, "\($0.value)") })),
                     ("failed", "\(summary.failureCount)"),
@@ -141,10 +142,11 @@ extension Attest {
                 for (bank, value) in pcrs { Console.out("pcr10 \(bank): \(value)") }
                 let accepted = summary.acceptances.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.key.rawValue) \($0.value)" }
                     .joined(separator: ", ")
-                Console.out(String(format: "%@%@: %d entries in %.3fs (%.0f entries/s), %d failed%@; %@",
-                                   rounds > 1 ? "round \(round) " : "", passed ? "pass" : "FAIL", summary.entries, seconds, rate, summary.failureCount,
-                                   accepted.isEmpty ? "" : " (accepted: \(accepted))",
-                                   expected.isEmpty ? "PCR 10 not compared (no --pcr10)" : (mismatches.isEmpty ? "PCR 10 matches" : "PCR 10 DOES NOT MATCH")))
+                let roundLabel = rounds > 1 ? "round \(round) " : ""
+                let acceptedLabel = accepted.isEmpty ? "" : " (accepted: \(accepted))"
+                let pcrLabel = expected.isEmpty ? "PCR 10 not compared (no --pcr10)" : (mismatches.isEmpty ? "PCR 10 matches" : "PCR 10 DOES NOT MATCH")
+                Console.out("\(roundLabel)\(passed ? "pass" : "FAIL"): \(summary.entries) entries in \(fixed(seconds, 3))s "
+                            + "(\(fixed(rate, 0)) entries/s), \(summary.failureCount) failed\(acceptedLabel); \(pcrLabel)")
             }
             return passed
         }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import SignetCLI
 import IMAFormat
 import Keyring
 import SignetCrypto
@@ -10,7 +11,9 @@ struct KeyringCommand: ParsableCommand {
         discussion: """
             The IMA keyring is '.ima' when the kernel has a trusted integrity keyring (it then \
             takes only certificates signed by a trusted CA), else '_ima' under the user keyring, \
-            created here if missing (Debian 12 kernels). Load certificates before the policy.
+            created here if missing (Debian 12 kernels). Load certificates before the policy. \
+            A systemd service does not possess root's user keyring and may not read '_ima' \
+            ("Permission denied"): give its unit KeyringMode=shared, or run from a login session.
             """,
         subcommands: [Load.self, List.self])
 

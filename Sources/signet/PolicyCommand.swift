@@ -1,4 +1,5 @@
 import ArgumentParser
+import SignetCLI
 import IMAFormat
 import Policy
 import SignetCrypto
@@ -168,23 +169,47 @@ extension PolicyCommand {
 
     struct Check: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Dry run: list every file of an image the kernel would refuse at exec or mmap under a policy.",
+            abstract: "Dry run: will an image boot under a policy? Lists every file the kernel would refuse, and what would brick it.",
             discussion: """
                 Walks ROOTFS as the kernel would appraise it once the policy is loaded: every \
                 file with an exec bit (execve, BPRM_CHECK) and every ELF file (mmap PROT_EXEC, \
                 MMAP_CHECK) is matched against the policy's appraise rules (first match wins) \
                 and its security.ima checked against the certificates. Lists what would be \
-                refused and why (unsigned, bad signature, unknown key, hash only), and warns \
-                when the loader or libc would be refused (then nothing dynamic starts). \
-                Exit 0 only when nothing would be refused.
+                refused and why (unsigned, bad signature, unknown key, hash only).
 
-                Example: signet policy check rootfs/ --policy rootfs/etc/ima/ima-policy --cert ima.crt.pem
+                Then what would brick the image, one FAIL line per reason, by stable id:
+                  no-key-loader      the image's /etc/ima/ima-policy appraises, but no
+                                     Signet boot integration (initramfs-tools hook and
+                                     init-bottom script, or the dracut module enabled) and
+                                     no initramfs in /boot loads /etc/keys/ima first
+                  stale-initramfs    an initramfs older than the integration, or without it
+                  loader-refused, libc-refused, init-refused (/sbin/init's target),
+                  systemd-refused    (systemd-udevd, systemd-journald) would be refused
+                  no-certificates    none in the image's /etc/keys/ima and no --cert
+                  kernel-lacks-key-type
+                                     a certificate whose key type a kernel in /boot lacks
+                                     (ECDSA without CONFIG_CRYPTO_ECDSA in boot/config-*)
+                  kernel-lacks-signatures
+                                     a kernel without IMA appraisal or asymmetric keys
+                WARNING lines (exit code unchanged): initramfs-unreadable (lsinitramfs from
+                initramfs-tools-core looks inside), no-initramfs, integration-not-installed
+                (only an initramfs carries the loader: the next rebuild drops it),
+                no-kernel-config, trusted-keyring, no-init.
+                Exit 0 only when nothing would be refused and no FAIL line was printed, 1
+                otherwise, 2 for bad input.
+
+                Without --policy the image's own /etc/ima/ima-policy is checked; without --cert \
+                the image's /etc/keys/ima/*.der (what its boot integration loads).
+
+                Examples:
+                  signet policy check rootfs/
+                  signet policy check rootfs/ --policy exec-signed.policy --cert ima.crt.pem
                 """)
 
         @Argument(help: ArgumentHelp("The root filesystem tree.", valueName: "rootfs")) var rootfs: String
-        @Option(help: ArgumentHelp("The policy file.", valueName: "file")) var policy: String
-        @Option(name: [.customLong("cert"), .customLong("certs")], help: ArgumentHelp("Certificate the kernel will have in its keyring (repeatable).", valueName: "file"))
-        var certs: [String]
+        @Option(help: ArgumentHelp("The policy file (default: the image's /etc/ima/ima-policy).", valueName: "file")) var policy: String?
+        @Option(name: [.customLong("cert"), .customLong("certs")], help: ArgumentHelp("Certificate the kernel will have in its keyring (repeatable; default: the image's /etc/keys/ima/*.der).", valueName: "file"))
+        var certs: [String] = []
         @Option(help: ArgumentHelp("Filesystem the image will be mounted as: its magic (hex; default ext4 0xef53).", valueName: "hex"))
         var fsmagic: String = "0xef53"
         @Option(help: ArgumentHelp("Its UUID (for fsuuid= rules).", valueName: "uuid")) var fsuuid: String?
@@ -192,14 +217,45 @@ extension PolicyCommand {
         @Option(help: "The uid programs run as (for uid= rules).") var uid: UInt32 = 0
         @OptionGroup var output: RunOptions
 
-        func validate() throws {
-            if certs.isEmpty { throw ValidationError("give the certificates the kernel will trust with --cert") }
-        }
-
         func run() throws {
-            let dryRun: PolicyDryRun = try reportingErrors {
-                let parsed = try readPolicy(policy)
-                let trust = try TrustStore(paths: certs)
+            let root = ImageRoot(rootfs)
+            let (dryRun, imageProblems): (PolicyDryRun, [ImageProblem]) = try reportingErrors {
+                guard root.isDirectory(".") else {
+                    throw UsageError("\(rootfs) is not a directory")
+                }
+                let imagePolicyPath = root.host(ImageSafety.policyPath)
+                let policyPath: String
+                if let policy {
+                    policyPath = policy
+                } else {
+                    guard root.exists(ImageSafety.policyPath) else {
+                        throw UsageError("\(rootfs) has no /\(ImageSafety.policyPath): give the policy to check with --policy")
+                    }
+                    policyPath = imagePolicyPath
+                }
+                let parsed = try readPolicy(policyPath)
+                // The policy PID 1 will load at boot: the image's own, when it has one.
+                let imagePolicy: IMAPolicy? = root.exists(ImageSafety.policyPath)
+                    ? (policyPath == imagePolicyPath ? parsed : try readPolicy(imagePolicyPath)) : nil
+                let appraises = ImageSafety.appraises(parsed)
+
+                let imageCertPaths = ImageSafety.imageCertificatePaths(root)
+                let given = try certs.flatMap { try Certificate.loadAll(path: $0) }
+                let inImage = try imageCertPaths.flatMap { try Certificate.loadAll(path: $0) }
+                let trust = TrustStore(certs.isEmpty ? inImage : given)
+                var seen = Set<[UInt8]>()
+                let loaded = (given + inImage).filter { seen.insert($0.fingerprintSHA256).inserted }
+
+                var problems = [ImageProblem]()
+                if let imagePolicy {
+                    problems += ImageSafety.keyLoaderProblems(root: root, policyAppraises: ImageSafety.appraises(imagePolicy))
+                }
+                problems += CertificateSupport.problems(certificates: loaded, kernels: KernelConfig.inImage(root), appraises: appraises)
+                if !certs.isEmpty && inImage.isEmpty && appraises && imagePolicy != nil {
+                    problems.append(ImageProblem(.noCertificates, .warning,
+                        "the image has no certificates in /\(ImageSafety.certificateDirectory): its boot integration loads none, so the --cert keys must reach the kernel's keyring another way"))
+                }
+
                 let digits = fsmagic.hasPrefix("0x") ? String(fsmagic.dropFirst(2)) : fsmagic
                 guard let magic = UInt64(digits, radix: 16) else { throw UsageError("--fsmagic '\(fsmagic)' is not hex") }
                 var target = PolicyDryRun.Target(fsmagic: magic, fsname: magic == 0xef53 ? "ext4" : nil, uid: uid)
@@ -208,14 +264,18 @@ extension PolicyCommand {
                     target.fsuuid = u
                 }
                 if let fsuuidFrom { target.fsuuid = try FilesystemImage.ext4UUID(of: fsuuidFrom) }
-                return PolicyDryRun(policy: parsed, trust: trust, target: target, jobs: output.jobs)
+                return (PolicyDryRun(policy: parsed, trust: trust, target: target, jobs: output.jobs), problems)
             }
             let report = dryRun.run(root: FilePath(rootfs))
             let refused = report.refused
+            let problems = report.problems + imageProblems
+            let failures = problems.filter { $0.severity == .failure }
+            let pass = refused.isEmpty && failures.isEmpty
             if output.json {
                 Console.out(JSON.object([
-                    ("verdict", JSON.string(refused.isEmpty ? "pass" : "fail")),
+                    ("verdict", JSON.string(pass ? "pass" : "fail")),
                     ("code_files", String(report.codeFiles)), ("appraised", String(report.appraised)),
+                    ("refused_files", String(report.refusedFiles)),
                     ("refused", JSON.array(refused.map { f in
                         JSON.object(JSON.pathPairs(f.path) + [("hooks", JSON.array(f.hooks.map { JSON.string($0.name) })),
                                                              ("status", JSON.string(f.status.rawValue)), ("detail", JSON.string(f.detail)),
@@ -225,19 +285,24 @@ extension PolicyCommand {
                         guard case .undecided(let why) = f.verdict else { return nil }
                         return JSON.object(JSON.pathPairs(f.path) + [("depends_on", JSON.string(why)), ("rule_line", String(f.ruleLine))])
                     })),
-                    ("notes", JSON.array(report.notes.map(JSON.string))),
+                    ("problems", JSON.array(problems.map { p in
+                        JSON.object([("id", JSON.string(p.id.rawValue)), ("severity", JSON.string(p.severity == .failure ? "fail" : "warning")),
+                                     ("message", JSON.string(p.message))] + (p.path.map { [("path", JSON.string($0))] } ?? []))
+                    })),
                 ]))
             } else {
-                for f in refused {
+                // A file every boot needs is reported once, by its FAIL line.
+                let critical = Set(problems.compactMap(\.path))
+                for f in refused where !critical.contains(f.path.utf8String ?? "") {
                     Console.out("refused \(f.path) at \(f.hooks.map(\.name).joined(separator: "+")) (policy line \(f.ruleLine)): \(f.status.rawValue): \(f.detail)")
                 }
                 for f in report.findings {
                     if case .undecided(let why) = f.verdict { Console.out("undecided \(f.path): policy line \(f.ruleLine) depends on \(why)") }
                 }
-                for n in report.notes { Console.out("WARNING: \(n)") }
-                Console.out("\(report.codeFiles) executable files, \(report.appraised) appraised, \(refused.count) would be refused — \(refused.isEmpty ? "the image will run under this policy" : "FIX BEFORE ENFORCING")")
+                for p in problems.sorted(by: { $0.severity == .warning && $1.severity == .failure }) { Console.out(p.description) }
+                Console.out("\(report.codeFiles) executable files, \(report.appraised) appraised, \(report.refusedFiles) would be refused, \(failures.count) boot problem(s) — \(pass ? "the image will run under this policy" : "FIX BEFORE ENFORCING")")
             }
-            if !refused.isEmpty { throw Exit.someFailed }
+            if !pass { throw Exit.someFailed }
         }
     }
 }

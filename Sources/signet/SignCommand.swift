@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import ArgumentParser
+import SignetCLI
 import IMAFormat
 import SignetCrypto
 import Signing

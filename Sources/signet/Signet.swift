@@ -1,9 +1,11 @@
 import ArgumentParser
+import SignetCLI
 
-/// `signet`: sign image trees for IMA, enforce with kernel policy, attest nodes.
+/// `signet`: sign image trees for IMA, enforce with kernel policy, attest nodes (the node and
+/// image-builder side; the verifier service is `signet-verifier`).
 @main
 struct Signet: AsyncParsableCommand {
-    static let version = "0.1.0"
+    static let version = signetVersion
 
     static let configuration = CommandConfiguration(
         commandName: "signet",
@@ -17,6 +19,10 @@ struct Signet: AsyncParsableCommand {
               signet keys issue --ca-key keys-dev/ca.key.pem --ca-cert keys-dev/ca.crt.pem --out keys-dev
               signet sign --key keys-dev/ima.key.pem --cert keys-dev/ima.crt.pem --manifest m.jsonl rootfs/
               signet verify --cert keys-dev/ima.crt.pem rootfs/
+
+            This is the node and image-builder program (package signet): it links no database \
+            or server code. The verifier service and the fleet CLI are 'signet-verifier' \
+            (package signet-verifier); 'signet verifier ...' and 'signet fleet ...' run it.
             """,
         version: version,
         subcommands: [Keys.self, Sign.self, Verify.self, Apply.self, ManifestCommand.self, KeyringCommand.self, PolicyCommand.self, Image.self, Agent.self, Attest.self, ReferenceCommand.self, VerifierCommand.self, Fleet.self])

@@ -1,4 +1,5 @@
 import ArgumentParser
+import SignetCLI
 import IMAFormat
 import SignetCrypto
 import Signing

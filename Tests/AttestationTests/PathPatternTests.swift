@@ -46,4 +46,43 @@ final class PathPatternTests: XCTestCase {
             }
         }
     }
+
+    /// Where Swift's `Regex` and Python's `re` differ, the pattern is translated so that a
+    /// Keylime exclude matches what Keylime (Python) matches. Expected values checked with python3.
+    func testRegexFollowsPythonWhereSwiftDiffers() throws {
+        func matches(_ pattern: String, _ path: String) throws -> Bool { try PathPattern.regex(pattern).matches(Array(path.utf8)) }
+        // `$`: the end, or before one final newline (unless (?m)).
+        XCTAssertTrue(try matches("/a$", "/a"))
+        XCTAssertTrue(try matches("/a$", "/a\n"))
+        XCTAssertFalse(try matches("/a$", "/a\nb"))
+        XCTAssertFalse(try matches("/a$", "/a\r"))
+        XCTAssertFalse(try matches("/a$", "/ab"))
+        XCTAssertTrue(try matches("(?m)/a$", "/a\nb"))
+        XCTAssertTrue(try matches("/a[$]", "/a$"), "a $ in a class is a literal")
+        XCTAssertTrue(try matches("/a\\$", "/a$"))
+        // `.`: any code point but \n (Swift's `.` would also refuse \r and U+2028), one code point, not one character.
+        XCTAssertTrue(try matches("/a.b", "/a\rb"))
+        XCTAssertTrue(try matches("/a.b", "/a\u{2028}b"))
+        XCTAssertFalse(try matches("/a.b", "/a\nb"))
+        XCTAssertTrue(try matches("(?s)/a.b", "/a\nb"))
+        XCTAssertFalse(try matches("/tmp/.\\Z", "/tmp/e\u{301}"))
+        XCTAssertTrue(try matches("/tmp/..\\Z", "/tmp/e\u{301}"))
+        // `\Z` is the absolute end; an escaped backslash before Z is a literal.
+        XCTAssertFalse(try matches("/a\\Z", "/a\n"))
+        XCTAssertTrue(try matches("/a\\\\Z", "/a\\Z"))
+        // Character classes: `[` is a literal inside one, `]` first is a literal.
+        XCTAssertTrue(try matches("/x[[a]\\Z", "/x["))
+        XCTAssertTrue(try matches("/x[]a]\\Z", "/x]"))
+        XCTAssertTrue(try matches("/x[^]a]\\Z", "/xb"))
+        XCTAssertFalse(try matches("/x[^]a]\\Z", "/x]"))
+        // Flags, lookahead and Unicode classes as in Python.
+        XCTAssertTrue(try matches("(?i)/TMP/x", "/tmp/X"))
+        XCTAssertFalse(try matches("/x(?!y)", "/xy"))
+        XCTAssertTrue(try matches("/home/\\w+\\Z", "/home/\u{00FC}ber"))
+        // Lookbehind is not supported by Swift's Regex: refused, naming the pattern, never silently unmatched.
+        XCTAssertThrowsError(try PathPattern.regex("/a(?<=a)b")) { error in
+            XCTAssertEqual((error as? ReferenceError)?.code, .invalidPattern)
+            XCTAssertTrue("\(error)".contains("/a(?<=a)b"), "\(error)")
+        }
+    }
 }

@@ -11,6 +11,7 @@ final class PolicyCLITests: XCTestCase {
     let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
 
     override func setUp() { dir = TempDir("signet-policy-cli") }
+    override func tearDown() { dir = nil }
 
     func run(_ args: [String]) throws -> ProcessResult { try runProgram(signetBinary, args) }
 
@@ -105,7 +106,10 @@ final class PolicyCLITests: XCTestCase {
         XCTAssertEqual(lib["status"] as? String, "unsigned")
         let exe = try XCTUnwrap(refused.first { $0["path"] as? String == "/usr/bin/unsigned" })
         XCTAssertEqual(exe["hooks"] as? [String], ["BPRM_CHECK", "MMAP_CHECK"])
-        XCTAssertTrue(((report["notes"] as? [String]) ?? []).contains { $0.contains("every dynamically linked program") })
+        let problems = try XCTUnwrap(report["problems"] as? [[String: Any]])
+        XCTAssertTrue(problems.contains { $0["id"] as? String == "loader-refused" && $0["severity"] as? String == "fail"
+                                          && $0["path"] as? String == "/lib64/ld-linux-x86-64.so.2"
+                                          && ($0["message"] as? String ?? "").contains("no dynamically linked program would start") }, r.stdout)
         XCTAssertEqual(report["code_files"] as? Int, 5)
 
         // Sign everything: nothing refused.
@@ -135,11 +139,15 @@ final class PolicyCLITests: XCTestCase {
         let keys = try KeyFixture(in: dir)
         let extra = try KeyFixture(in: dir, algorithm: .ecdsa(curve: .p256), name: "next")
         dir.write("rootfs/usr/bin/app", try FileBytes.read("/bin/true"), mode: 0o755)
+        // An image with initramfs-tools (and no initramfs yet): prepare installs the boot integration.
+        dir.write("rootfs/usr/sbin/update-initramfs", "#!/bin/sh\n", mode: 0o755)
+        dir.write("boot-files/usr/share/initramfs-tools/hooks/signet", "#!/bin/sh\n", mode: 0o755)
+        dir.write("boot-files/usr/share/initramfs-tools/scripts/init-bottom/signet", "#!/bin/sh\n", mode: 0o755)
         let policy = dir.url("p.policy")
         XCTAssertEqual(try run(["policy", "generate", "--profile", "exec-signed", "-o", policy]).status, 0)
         let manifest = dir.url("m.jsonl")
         let r = try run(["image", "prepare", dir.url("rootfs"), "--key", keys.keyPath, "--cert", keys.certPath,
-                         "--trust", extra.certPath, "--policy", policy, "--manifest", manifest, "--no-progress"])
+                         "--trust", extra.certPath, "--policy", policy, "--manifest", manifest, "--boot-files", dir.url("boot-files"), "--no-progress"])
         XCTAssertEqual(r.status, 0, r.output)
         XCTAssertEqual(try FileBytes.read(dir.url("rootfs/etc/ima/ima-policy")), try FileBytes.read(policy))
         let certs = try FileManager.default.contentsOfDirectory(atPath: dir.url("rootfs/etc/keys/ima")).sorted()

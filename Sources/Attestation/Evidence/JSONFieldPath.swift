@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// Turns a Codable coding path into the dotted JSON path used in error
 /// messages (`pcrs.sha256.10`, `excludes[3]`), and a `DecodingError` into
@@ -34,7 +38,7 @@ enum JSONFieldPath {
             return (.invalid, render(context.codingPath), "expected \(jsonType(type))")
         case .dataCorrupted(let context):
             if context.codingPath.isEmpty {
-                let detail = (context.underlyingError as NSError?)?.userInfo[NSDebugDescriptionErrorKey] as? String
+                let detail = context.underlyingError.map { "\($0)" }
                 return (.notJSON, "", "not valid JSON" + (detail.map { ": \($0)" } ?? ""))
             }
             return (.invalid, render(context.codingPath), context.debugDescription)

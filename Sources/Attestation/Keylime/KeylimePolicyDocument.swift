@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import IMAFormat
 
 /// The JSON shape of a Keylime runtime policy; `KeylimeRuntimePolicy`

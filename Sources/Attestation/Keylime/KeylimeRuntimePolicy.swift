@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import IMAFormat
 
 /// A Keylime runtime policy (the JSON `keylime-policy create runtime`

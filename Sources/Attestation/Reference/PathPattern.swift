@@ -1,5 +1,3 @@
-import Foundation
-
 /// A path (or buffer name) the verifier does not judge, like Keylime's
 /// `excludes`: measurements of such paths are accepted whatever their
 /// digest. Two kinds:
@@ -9,8 +7,12 @@ import Foundation
 ///   next character; everything else is literal. Works for non-UTF-8 paths.
 /// - `regex`: a Keylime exclude, matched like Python's `re.match`: anchored
 ///   at the start of the path, not at its end (`/tmp/` excludes all of /tmp).
-///   Compiled with ICU (NSRegularExpression) after translating the Python
-///   forms `(?P<name>`, `(?P=name)` and `\Z`. Only UTF-8 paths can match.
+///   Compiled with Swift's `Regex` (no ICU), matching Unicode scalars one at
+///   a time as Python does (`.` is one code point, not one character). Python's
+///   `(?P<name>…)` and `(?P=name)` are understood as they are; `\Z`, `$` and
+///   `[` inside a class are translated (see `swiftPattern(fromPython:)`).
+///   Lookbehind (`(?<=…)`, `(?<!…)`) is not supported and refused as an invalid
+///   pattern. Only UTF-8 paths can match.
 ///
 /// Excludes are a hole in the verdict by design: keep them few and narrow.
 public struct PathPattern: Sendable, Hashable, CustomStringConvertible {
@@ -48,11 +50,12 @@ public struct PathPattern: Sendable, Hashable, CustomStringConvertible {
     /// the pattern when it does not compile.
     public static func regex(_ pattern: String) throws(ReferenceError) -> PathPattern {
         do {
-            let regex = try NSRegularExpression(pattern: icuPattern(fromPython: pattern))
+            let regex = try Regex(swiftPattern(fromPython: pattern)).matchingSemantics(.unicodeScalar)
+            _ = try regex.prefixMatch(in: "")  // compiles it now: any error is reported here, not at the first path
             return PathPattern(kind: .regex, source: pattern, compiled: CompiledRegex(regex))
         } catch {
             throw ReferenceError(code: .invalidPattern, field: "regex",
-                                 reason: "\"\(pattern)\" is not a valid regular expression: \(error.localizedDescription)")
+                                 reason: "\"\(pattern)\" is not a valid regular expression: \(error)")
         }
     }
 
@@ -63,8 +66,7 @@ public struct PathPattern: Sendable, Hashable, CustomStringConvertible {
             return Self.globMatch(Array(source.utf8), path)
         case .regex:
             guard let compiled, let text = String(validating: path, as: UTF8.self) else { return false }
-            let range = NSRange(text.startIndex..., in: text)
-            return compiled.regex.firstMatch(in: text, options: [.anchored], range: range) != nil
+            return (try? compiled.regex.prefixMatch(in: text)) != nil
         }
     }
 
@@ -150,33 +152,82 @@ public struct PathPattern: Sendable, Hashable, CustomStringConvertible {
         return t == tokens.count
     }
 
-    /// Python `re` syntax → ICU: `(?P<n>` → `(?<n>`, `(?P=n)` → `\k<n>`,
-    /// `\Z` (Python: absolute end) → `\z`.
-    static func icuPattern(fromPython pattern: String) -> String {
-        let chars = Array(pattern)
-        var out = ""
+    /// Python `re` syntax → Swift `Regex`, where the two differ:
+    /// - `\Z` (Python: the absolute end; Swift: the end or before a final newline) → `\z`;
+    /// - `$` outside a character class (Python, without the `m` flag: the end or before a
+    ///   final `\n`; Swift: the end only) → `(?=\n?\z)`;
+    /// - `.` outside a character class (Python, without the `s` flag: anything but `\n`;
+    ///   Swift: anything but a line terminator, `\r` and U+2028 included) → `[^\n]`;
+    /// - `[` inside a character class (Python: a literal; Swift: a nested class) → `\[`.
+    /// Swift reads `(?P<n>…)` and `(?P=n)` as Python does.
+    static func swiftPattern(fromPython pattern: String) -> String {
+        let chars = Array(pattern.unicodeScalars)
+        let flags = pythonInlineFlags(chars)
+        let multiline = flags.contains("m"), dotAll = flags.contains("s")
+        var out = String.UnicodeScalarView()
+        var inClass = false
         var i = 0
         while i < chars.count {
             let c = chars[i]
             if c == "\\", i + 1 < chars.count {
-                out += chars[i + 1] == "Z" ? "\\z" : String([c, chars[i + 1]])
+                if chars[i + 1] == "Z" && !inClass {
+                    out.append(contentsOf: "\\z".unicodeScalars)
+                } else {
+                    out.append(c)
+                    out.append(chars[i + 1])
+                }
                 i += 2
                 continue
             }
-            if c == "(", chars[i...].starts(with: Array("(?P<")) {
-                out += "(?<"
-                i += 4
+            if inClass {
+                if c == "]" {
+                    inClass = false
+                } else if c == "[" {
+                    out.append("\\")
+                }
+                out.append(c)
+                i += 1
                 continue
             }
-            if c == "(", chars[i...].starts(with: Array("(?P=")), let close = chars[(i + 4)...].firstIndex(of: ")") {
-                out += "\\k<" + String(chars[(i + 4)..<close]) + ">"
-                i = close + 1
+            switch c {
+            case "[":
+                inClass = true
+                out.append(c)
+                i += 1
+                // A `]` first in the class (after an optional `^`) is a literal in Python.
+                if i < chars.count, chars[i] == "^" { out.append(chars[i]); i += 1 }
+                if i < chars.count, chars[i] == "]" { out.append(contentsOf: "\\]".unicodeScalars); i += 1 }
                 continue
+            case "$" where !multiline:
+                out.append(contentsOf: "(?=\\n?\\z)".unicodeScalars)
+            case "." where !dotAll:
+                out.append(contentsOf: "[^\\n]".unicodeScalars)
+            default:
+                out.append(c)
             }
-            out.append(c)
             i += 1
         }
-        return out
+        return String(out)
+    }
+
+    /// The letters of every inline flag group in a Python pattern: `(?im)`, `(?m:…)`, `(?-i:…)`.
+    private static func pythonInlineFlags(_ chars: [Unicode.Scalar]) -> Set<Unicode.Scalar> {
+        var flags = Set<Unicode.Scalar>()
+        var i = 0
+        while i + 2 < chars.count {
+            if chars[i] == "\\" { i += 2; continue }
+            if chars[i] == "(", chars[i + 1] == "?" {
+                var j = i + 2
+                var letters = [Unicode.Scalar]()
+                while j < chars.count, "aiLmsux-".unicodeScalars.contains(chars[j]) { letters.append(chars[j]); j += 1 }
+                if !letters.isEmpty, j < chars.count, chars[j] == ")" || chars[j] == ":" {
+                    // Letters after '-' turn a flag off.
+                    flags.formUnion(letters.prefix { $0 != "-" })
+                }
+            }
+            i += 1
+        }
+        return flags
     }
 
     private static func regexEscaped(_ scalar: Unicode.Scalar) -> String {
@@ -184,9 +235,9 @@ public struct PathPattern: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
-/// A compiled regular expression; NSRegularExpression is immutable and safe
-/// to use from several threads.
+/// A compiled regular expression; a `Regex` value is immutable and safe to
+/// use from several threads.
 private final class CompiledRegex: @unchecked Sendable {
-    let regex: NSRegularExpression
-    init(_ regex: NSRegularExpression) { self.regex = regex }
+    let regex: Regex<AnyRegexOutput>
+    init(_ regex: Regex<AnyRegexOutput>) { self.regex = regex }
 }

@@ -8,6 +8,7 @@ import Glibc
 #endif
 import ArgumentParser
 import Attestation
+import SignetCLI
 import SignetCrypto
 import VerifierAPI
 
@@ -21,7 +22,7 @@ struct Fleet: ParsableCommand {
 /// The verifier and the admin token.
 struct AdminOptions: ParsableArguments {
     @OptionGroup var connection: VerifierConnectionOptions
-    @Option(help: ArgumentHelp("File with the admin token ('verifier serve' creates it).", valueName: "file")) var adminTokenFile: String?
+    @Option(help: ArgumentHelp("File with the admin token ('signet-verifier serve' creates it).", valueName: "file")) var adminTokenFile: String?
 
     func token() throws -> [UInt8] {
         if let adminTokenFile { return try readToken(adminTokenFile) }
@@ -34,7 +35,7 @@ extension Fleet {
     struct Status: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Every node: group, last attestation, verdict, first failing entry.",
-            discussion: "Example: signet fleet status --verifier https://verifier:8443 --ca ca.pem --admin-token-file admin.token")
+            discussion: "Example: signet-verifier fleet status --verifier https://verifier:8443 --ca ca.pem --admin-token-file admin.token")
         @OptionGroup var admin: AdminOptions
         @Flag(help: "Print JSON (the verifier's fleet document).") var json = false
 
@@ -111,7 +112,7 @@ extension Fleet {
         static let configuration = CommandConfiguration(
             commandName: "upload-reference",
             abstract: "Upload certificates and signed manifests as the next reference version of a group.",
-            discussion: "Example: signet fleet upload-reference --verifier … --admin-token-file … --group web --cert ima.crt.pem --manifest m.jsonl")
+            discussion: "Example: signet-verifier fleet upload-reference --verifier … --admin-token-file … --group web --cert ima.crt.pem --manifest m.jsonl")
         @OptionGroup var admin: AdminOptions
         @Option(help: ArgumentHelp("The node group.", valueName: "name")) var group = "default"
         @OptionGroup var reference: ReferenceOptions

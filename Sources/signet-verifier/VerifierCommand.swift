@@ -3,6 +3,7 @@ import Glibc
 #endif
 import ArgumentParser
 import SQLStore
+import SignetCLI
 import SignetCrypto
 import VerifierAPI
 import VerifierService
@@ -11,6 +12,8 @@ struct VerifierCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verifier",
         abstract: "The verifier service: enrols nodes and attests them continuously.",
+        discussion: "'signet-verifier verifier serve' is 'signet-verifier serve' (kept for 'signet verifier serve').",
+        shouldDisplay: false,
         subcommands: [Serve.self])
 }
 
@@ -24,10 +27,10 @@ extension VerifierCommand {
                 of verifier processes can serve the same fleet. Schema migrations run at start.
 
                 Nodes enrol with 'signet agent run' (TPM credential challenge), then push evidence; \
-                operators upload references and read the fleet with 'signet fleet'. The admin token \
+                operators upload references and read the fleet with 'signet-verifier fleet'. The admin token \
                 is read from --admin-token-file, which is created (0600, random) if missing.
 
-                Example: signet verifier serve --database /var/lib/signet/verifier.db --listen 0.0.0.0:8443 \\
+                Example: signet-verifier serve --database /var/lib/signet/verifier.db --listen 0.0.0.0:8443 \\
                   --tls-cert verifier.crt.pem --tls-key verifier.key.pem --admin-token-file /etc/signet/admin.token
                 """)
 
@@ -108,7 +111,7 @@ extension VerifierCommand {
             let dbName = Self.redacted(database)
             try await VerifierServer.run(core: core, options: options) { port in
                 if let portFile { try? FileBytes.writeAtomically(Array("\(port)\n".utf8), to: portFile, mode: 0o644) }
-                Console.out("signet verifier: listening on \(scheme)://\(options.host):\(port) (database \(dbName))")
+                Console.out("signet-verifier: listening on \(scheme)://\(options.host):\(port) (database \(dbName))")
             }
         }
 
@@ -117,14 +120,14 @@ extension VerifierCommand {
             if access(adminTokenFile, F_OK) == 0 { return try readToken(adminTokenFile) }
             let token = SecureRandom.bytes(32)
             try FileBytes.writeAtomically(Array((TokenEncoding.encode(token) + "\n").utf8), to: adminTokenFile, mode: 0o600)
-            Console.err("signet verifier: created admin token in \(adminTokenFile)")
+            Console.err("signet-verifier: created admin token in \(adminTokenFile)")
             return token
         }
 
         static func defaultInstance() -> String {
             var host = [CChar](repeating: 0, count: 256)
             gethostname(&host, 255)
-            return "\(String(cString: host)):\(getpid())"
+            return "\(String(decoding: host.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)):\(getpid())"
         }
 
         /// The URL without its password, for messages.

@@ -9,14 +9,16 @@ import SignetHTTPClient
 import VerifierAPI
 
 /// Where the verifier is and how to reach it, for `agent run` and `fleet`.
-struct VerifierConnectionOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("The verifier's base URL (https://host:port; http only to loopback).", valueName: "url"))
-    var verifier: String
-    @Option(name: .customLong("ca"), help: ArgumentHelp("CA certificate (PEM) the verifier's TLS certificate chains to.", valueName: "file"))
-    var caFile: String?
-    @Option(help: ArgumentHelp("Seconds to wait for the verifier.", valueName: "s")) var timeout: Double = 30
+package struct VerifierConnectionOptions: ParsableArguments {
+    package init() {}
 
-    func client() throws -> VerifierClient {
+    @Option(help: ArgumentHelp("The verifier's base URL (https://host:port; http only to loopback).", valueName: "url"))
+    package var verifier: String
+    @Option(name: .customLong("ca"), help: ArgumentHelp("CA certificate (PEM) the verifier's TLS certificate chains to.", valueName: "file"))
+    package var caFile: String?
+    @Option(help: ArgumentHelp("Seconds to wait for the verifier.", valueName: "s")) package var timeout: Double = 30
+
+    package func client() throws -> VerifierClient {
         guard verifier.hasPrefix("https://") || verifier.hasPrefix("http://127.") || verifier.hasPrefix("http://localhost")
                 || verifier.hasPrefix("http://[::1]") else {
             throw UsageError("--verifier must be an https:// URL (plain http only to loopback), not '\(verifier)'")
@@ -27,20 +29,20 @@ struct VerifierConnectionOptions: ParsableArguments {
 }
 
 /// A refusal from the verifier: its HTTP status and error document.
-struct VerifierRefusal: Error, CustomStringConvertible {
-    let status: Int
-    let error: APIError
-    var description: String { "the verifier refused (HTTP \(status)): \(error)" }
+package struct VerifierRefusal: Error, CustomStringConvertible {
+    package let status: Int
+    package let error: APIError
+    package var description: String { "the verifier refused (HTTP \(status)): \(error)" }
 }
 
 /// JSON calls to the verifier service.
-final class VerifierClient {
-    let base: String
-    let http: HTTPClient
+package final class VerifierClient {
+    package let base: String
+    package let http: HTTPClient
 
-    init(base: String, http: HTTPClient) { self.base = base; self.http = http }
+    package init(base: String, http: HTTPClient) { self.base = base; self.http = http }
 
-    func call<Response: Decodable>(_ method: String, _ path: String, token: [UInt8]?, body: [UInt8]?) throws -> Response {
+    package func call<Response: Decodable>(_ method: String, _ path: String, token: [UInt8]?, body: [UInt8]?) throws -> Response {
         var headers = ["Accept": "application/json"]
         if body != nil { headers["Content-Type"] = "application/json" }
         if let token { headers["Authorization"] = "Bearer " + TokenEncoding.encode(token) }
@@ -55,14 +57,14 @@ final class VerifierClient {
         }
     }
 
-    func call<Request: Encodable, Response: Decodable>(_ method: String, _ path: String, token: [UInt8]?, json: Request) throws -> Response {
+    package func call<Request: Encodable, Response: Decodable>(_ method: String, _ path: String, token: [UInt8]?, json: Request) throws -> Response {
         try call(method, path, token: token, body: Array(try JSONEncoder().encode(json)))
     }
 }
 
 /// Reads a bearer token file (base64url text, as `verifier serve` writes it).
-func readToken(_ path: String) throws -> [UInt8] {
-    let text = String(decoding: try FileBytes.read(path, limit: 4096), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+package func readToken(_ path: String) throws -> [UInt8] {
+    let text = String(decoding: try FileBytes.read(path, limit: 4096), as: UTF8.self).trimmingWhitespace()
     guard let token = TokenEncoding.decode(text), token.count >= 16 else {
         throw UsageError("\(path): not a token (expected base64url text of at least 16 bytes)")
     }
@@ -70,10 +72,10 @@ func readToken(_ path: String) throws -> [UInt8] {
 }
 
 /// "30s", "2m", "1h", "500ms", or plain seconds.
-struct DurationArgument: ExpressibleByArgument, Sendable {
-    let milliseconds: Int64
-    init(milliseconds: Int64) { self.milliseconds = milliseconds }
-    init?(argument: String) {
+package struct DurationArgument: ExpressibleByArgument, Sendable {
+    package let milliseconds: Int64
+    package init(milliseconds: Int64) { self.milliseconds = milliseconds }
+    package init?(argument: String) {
         let units: [(String, Double)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000)]
         for (suffix, factor) in units where argument.hasSuffix(suffix) {
             guard let n = Double(argument.dropLast(suffix.count)), n >= 0 else { return nil }
@@ -83,5 +85,11 @@ struct DurationArgument: ExpressibleByArgument, Sendable {
         guard let n = Double(argument), n >= 0 else { return nil }
         milliseconds = Int64(n * 1000)
     }
-    var seconds: Double { Double(milliseconds) / 1000 }
+    package var seconds: Double { Double(milliseconds) / 1000 }
+}
+
+/// Standard base64 for JSON fields.
+package enum Base64Text {
+    package static func encode(_ bytes: [UInt8]) -> String { Data(bytes).base64EncodedString() }
+    package static func decode(_ text: String) -> [UInt8]? { Data(base64Encoded: text).map { [UInt8]($0) } }
 }

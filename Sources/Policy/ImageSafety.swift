@@ -1,0 +1,114 @@
+import IMAFormat
+import SignetCrypto
+import Signing
+
+/// The checks that decide whether an image boots under its policy, beyond
+/// the per-file dry run: does something load the keys before the policy, and
+/// would the files everything depends on (loader, libc, PID 1, systemd's
+/// udevd and journald) be refused.
+public enum ImageSafety {
+    /// Where an image keeps its policy and its certificates.
+    public static let policyPath = "etc/ima/ima-policy"
+    public static let certificateDirectory = "etc/keys/ima"
+
+    /// Whether a policy has any appraise rule.
+    public static func appraises(_ policy: IMAPolicy) -> Bool {
+        policy.rules.contains { $0.action == .appraise }
+    }
+
+    /// The DER certificates in the image's /etc/keys/ima (what the boot integration loads).
+    public static func imageCertificatePaths(_ root: ImageRoot) -> [String] {
+        root.list(certificateDirectory).filter { $0.hasSuffix(".der") }.map { root.host("\(certificateDirectory)/\($0)") }
+    }
+
+    /// Problems with what loads the keys before PID 1 loads an appraising policy:
+    /// no boot integration and no initramfs carrying it (`no-key-loader`), an
+    /// initramfs older than the integration or without it (`stale-initramfs`),
+    /// an initramfs that could not be looked into (`initramfs-unreadable`, a warning).
+    /// `list` lists an initramfs (the host's lsinitramfs by default).
+    public static func keyLoaderProblems(root: ImageRoot, policyAppraises: Bool,
+                                         list: (String) -> Initramfs.Listing = Initramfs.list) -> [ImageProblem] {
+        var problems = [ImageProblem]()
+        let builders = InitramfsBuilder.installed(in: root)
+        let enabled = builders.filter { BootIntegration.isInstalled(for: $0, in: root) }
+        let images = BootIntegration.initramfsImages(in: root)
+        let newestHookFile = BootIntegration.newestFileTime(in: root)
+        var carried = [String]()    // initramfs images that carry the integration
+        for image in images {
+            switch list(root.host(image)) {
+            case .unavailable(let why):
+                problems.append(ImageProblem(.initramfsUnreadable, .warning,
+                    "could not look inside \(image): \(why); relying on the boot integration files"))
+                if !enabled.isEmpty, let hooks = newestHookFile, let t = root.modificationTime(image), t < hooks {
+                    problems.append(ImageProblem(.staleInitramfs, .failure,
+                        "\(image) is older than Signet's boot integration files: regenerate the initramfs (update-initramfs -u -k all, or dracut --force) or run signet image prepare"))
+                }
+            case .paths(let paths):
+                if BootIntegration.initramfsListingHasIntegration(paths, builder: enabled.first) {
+                    carried.append(image)
+                    if !enabled.isEmpty, let hooks = newestHookFile, let t = root.modificationTime(image), t < hooks {
+                        problems.append(ImageProblem(.staleInitramfs, .failure,
+                            "\(image) is older than Signet's boot integration files: regenerate the initramfs (update-initramfs -u -k all, or dracut --force) or run signet image prepare"))
+                    }
+                } else if !enabled.isEmpty {
+                    let missing = enabled.first == .dracut ? "the signet dracut module" : BootIntegration.scriptInInitramfs
+                    problems.append(ImageProblem(.staleInitramfs, policyAppraises ? .failure : .warning,
+                        "\(image) does not contain \(missing): it was built before the boot integration was installed; regenerate the initramfs (update-initramfs -u -k all, or dracut --force) or run signet image prepare"))
+                }
+            }
+        }
+        guard policyAppraises else { return problems }
+        if enabled.isEmpty && carried.isEmpty {
+            let what = builders.isEmpty
+                ? "the image has neither initramfs-tools nor dracut, and no initramfs with Signet's key loader"
+                : "no Signet boot integration is installed (\(builders.map(\.rawValue).joined(separator: ", ")) without \(builders.flatMap(BootIntegration.requiredFiles).map { "/" + $0 }.joined(separator: ", "))\(builders.contains(.dracut) ? " enabled in dracut.conf.d" : "")) and no initramfs in /boot carries it"
+            problems.append(ImageProblem(.noKeyLoader, .failure,
+                "/\(policyPath) appraises, but nothing in the image loads the keys from /\(certificateDirectory) before PID 1 loads the policy: \(what). At boot the kernel would refuse every signed program (\"no _ima keyring\"). Run signet image prepare on the image, or install the signet package in it and regenerate its initramfs"))
+        } else if enabled.isEmpty && !builders.isEmpty {
+            problems.append(ImageProblem(.integrationNotInstalled, .warning,
+                "\(carried.joined(separator: ", ")) carries Signet's key loader, but the image's \(builders.map(\.rawValue).joined(separator: ", ")) is not set up to add it: the next initramfs rebuild (e.g. a kernel update) drops it; run signet image prepare or install the signet package in the image"))
+        } else if !enabled.isEmpty && images.isEmpty {
+            problems.append(ImageProblem(.noInitramfs, .warning,
+                "the boot integration is installed but the image has no initramfs in /boot: the initramfs the machine boots with must be built from this image"))
+        }
+        return problems
+    }
+
+    /// Failures for the files every boot needs, among the files the dry run refused:
+    /// the loader and libc (no dynamically linked program would start), PID 1
+    /// (the target of /sbin/init inside the image) and systemd-udevd/journald.
+    public static func criticalFileProblems(root: ImageRoot, refused: [PolicyDryRun.Finding]) -> [ImageProblem] {
+        var problems = [ImageProblem]()
+        var refusedPaths = [String: PolicyDryRun.Finding]()
+        for f in refused {
+            guard let s = f.path.utf8String else { continue }
+            refusedPaths[String(s.drop { $0 == "/" })] = f
+        }
+        var reported = Set<String>()
+        func add(_ id: ImageProblem.ID, _ path: String, _ what: String, _ consequence: String) {
+            guard !reported.contains(path), let f = refusedPaths[path] else { return }
+            reported.insert(path)
+            problems.append(ImageProblem(id, .failure, "\(what) would be refused (\(f.status.rawValue): \(f.detail)): \(consequence)", path: "/" + path))
+        }
+        for path in refusedPaths.keys.sorted() {
+            let name = path.split(separator: "/").last.map(String.init) ?? path
+            if name.hasPrefix("ld-linux") {
+                add(.loaderRefused, path, "the dynamic loader /\(path)", "no dynamically linked program would start")
+            } else if name.hasPrefix("libc.so") {
+                add(.libcRefused, path, "libc /\(path)", "no dynamically linked program would start")
+            }
+        }
+        if let initTarget = root.resolve("sbin/init"), root.isRegularFile(initTarget) {
+            add(.initRefused, initTarget, "PID 1 (/sbin/init -> /\(initTarget))", "the kernel cannot start init and panics")
+        } else if root.lstatInfo("sbin/init") != nil {
+            problems.append(ImageProblem(.noInit, .warning, "/sbin/init does not lead to a file inside the image: PID 1 not checked"))
+        }
+        for name in ["systemd-udevd", "systemd-journald"] {
+            for dir in ["usr/lib/systemd", "lib/systemd"] {
+                guard let target = root.resolve("\(dir)/\(name)") else { continue }
+                add(.systemdRefused, target, "/\(target)", "without \(name) the system does not come up")
+            }
+        }
+        return problems
+    }
+}
