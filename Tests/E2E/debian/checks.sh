@@ -70,6 +70,15 @@ enforce)
   active journald-active systemd-journald.service
   active udevd-active systemd-udevd.service
   active sshd-active ssh.service
+  # The agent's unit from the package runs with KeyringMode=shared: a service possesses root's user
+  # keyring only then, so `signet keyring list` sees _ima. Shown with transient services of both
+  # modes: shared lists the key; private (systemd's default) fails and says how to fix it.
+  km=$(systemctl show -p KeyringMode signet-agent.service 2>&1)
+  [ "$km" = KeyringMode=shared ]; case_line agent-unit-keyring-mode-shared $? "signet-agent.service: $km"
+  out=$(systemd-run --wait --pipe --quiet -p KeyringMode=shared /usr/bin/signet keyring list 2>&1); rc=$?
+  [ $rc -eq 0 ] && echo "$out" | grep -qE 'keyring (_ima|\.ima) .*[1-9][0-9]* key'; case_line keyring-list-in-shared-service $? "rc=$rc $(echo "$out" | flat)"
+  out=$(systemd-run --wait --pipe --quiet -p KeyringMode=private /usr/bin/signet keyring list 2>&1); rc=$?
+  [ $rc -ne 0 ] && echo "$out" | grep -q 'KeyringMode=shared'; case_line keyring-list-in-private-service-explains $? "rc=$rc $(echo "$out" | flat)"
   run_case python3-runs allow - python3 -c 'import hashlib, json, ssl; print(hashlib.sha256(b"x").hexdigest()[:8])'
   run_case perl-runs allow - perl -MPOSIX -e 'print POSIX::floor(2.5), "\n"'
   run_case curl-runs allow - curl -sS --max-time 20 file:///etc/os-release
