@@ -133,6 +133,6 @@ let package = Package(
         // Byte compatibility with evmctl (ima-evm-utils) and openssl, both ways.
         .testTarget(name: "InteropTests", dependencies: ["Signing", "SignetCrypto", "IMAFormat", "SignetTestSupport", "SignetHTTPClient"]),
         // The `signet` binary as users run it: exit codes, messages, JSON, SIGINT.
-        .testTarget(name: "CLITests", dependencies: ["SignetCrypto", "IMAFormat", "Signing", "SignetTestSupport", "signet", "signet-verifier"]),
+        .testTarget(name: "CLITests", dependencies: ["SignetCrypto", "IMAFormat", "Signing", "SignetCLI", "SignetTestSupport", "signet", "signet-verifier"]),
     ]
 )

@@ -57,7 +57,7 @@ final class VerifierPackageCLITests: XCTestCase {
         // Option-like values pass through as well.
         let check = try runProgram(signetBinary, ["fleet", "check", "--verifier", "http://example.com", "--admin-token-file", dir.url("none")])
         XCTAssertEqual(check.status, 2, check.output)
-        XCTAssertTrue(check.stderr.contains("--verifier must be an https:// URL"), check.stderr)
+        XCTAssertTrue(check.stderr.contains("--verifier 'http://example.com': plain http is allowed only to loopback"), check.stderr)
     }
 
     func testSignetVerifierIsFoundOnPathElseAClearError() throws {
