@@ -84,8 +84,14 @@ extension Attest {
         /// One pass over the log; prints its result and tells whether it passed.
         private func checkOnce(judge: EntryJudge, mode: PCRExtendMode, threads: Int, expected: [HashAlgorithm: [UInt8]],
                                round: Int) throws -> Bool {
-            var checker = LogChecker(judge: judge, context: JudgeContext(), banks: [.sha1, .sha256], mode: mode, jobs: threads)
+            var checker: LogChecker
+            do {
+                checker = try LogChecker(judge: judge, context: JudgeContext(), banks: [.sha1, .sha256], mode: mode, jobs: threads)
+            } catch {
+                throw UsageError("\(error)")
+            }
             let start = Self.now()
+            var problem: LogCheckError?
             try reportingErrors {
                 let fd = open(log, O_RDONLY | O_CLOEXEC)
                 guard fd >= 0 else { throw UsageError("\(log): \(String(cString: strerror(errno)))") }
@@ -98,10 +104,14 @@ extension Attest {
                         throw UsageError("\(log): \(String(cString: strerror(errno)))")
                     }
                     if n == 0 { break }
-                    checker.append(chunk[0..<n])
-                    if checker.stopped { break }
+                    do throws(LogCheckError) { try checker.append(chunk[0..<n]) } catch {
+                        problem = error
+                        break
+                    }
                 }
-                checker.finish()
+                if problem == nil {
+                    do throws(LogCheckError) { try checker.finish() } catch { problem = error }
+                }
             }
             let seconds = max(Self.now() - start, 1e-9)
             let summary = checker.summary
@@ -109,7 +119,7 @@ extension Attest {
             for bank in expected.keys.sorted(by: { $0.rawValue < $1.rawValue }) where checker.pcrValue(bank: bank) != expected[bank] {
                 mismatches.append("\(bank.name): replayed \(Hex.encode(checker.pcrValue(bank: bank))), expected \(Hex.encode(expected[bank]!))")
             }
-            let passed = summary.logProblem == nil && summary.failureCount == 0 && mismatches.isEmpty
+            let passed = problem == nil && summary.failureCount == 0 && mismatches.isEmpty
             let rate = Double(summary.entries) / seconds
             let pcrs = checker.banks.map { ($0.name, Hex.encode(checker.pcrValue(bank: $0))) }
             if json {
@@ -128,7 +138,7 @@ extension Attest {
                                     + JSON.pathPairs(FilePath(bytes: f.path)) + [("reason", JSON.string(f.reason))])
                     })),
                 ]
-                if let problem = summary.logProblem { pairs.append(("log_problem", JSON.string(problem.description))) }
+                if let problem { pairs.append(("log_problem", JSON.string(problem.description))) }
                 Console.out(JSON.object(pairs))
             } else {
                 for f in summary.failures {
@@ -137,7 +147,7 @@ extension Attest {
                 if summary.failureCount > summary.failures.count {
                     Console.out("… and \(summary.failureCount - summary.failures.count) more failures")
                 }
-                if let problem = summary.logProblem { Console.out("LOG \(problem.description)") }
+                if let problem { Console.out("LOG \(problem.description)") }
                 for m in mismatches { Console.out("PCR10 mismatch: \(m)") }
                 for (bank, value) in pcrs { Console.out("pcr10 \(bank): \(value)") }
                 let accepted = summary.acceptances.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.key.rawValue) \($0.value)" }

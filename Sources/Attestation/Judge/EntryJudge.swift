@@ -41,7 +41,8 @@ public struct EntryJudge: Sendable {
     public let reference: Reference
     public let cache: SignatureCache
     let signingKeys: [UInt32: [SigningKey]]
-    let signerFingerprints: Set<[UInt8]>
+    /// Prepared verifiers per trusted keyid, with their signer ids in `cache`.
+    let verifiers: SignatureVerifiers
     /// SHA-256 of the DER of every certificate a keyring may receive.
     let keyringCertificates: Set<[UInt8]>
 
@@ -59,7 +60,9 @@ public struct EntryJudge: Sendable {
                 SigningKey(fingerprint: Digester.hash(key.spkiDER, .sha256), key: key))
         }
         signingKeys = keys
-        signerFingerprints = Set(keys.values.flatMap { $0.map(\.fingerprint) })
+        verifiers = SignatureVerifiers(pools: keys.filter { !$0.value.isEmpty }.mapValues { keys in
+            keys.map { SignatureVerifiers.Candidate(signer: cache.signerID(for: $0.fingerprint), pool: $0.verifiers) }
+        })
         keyringCertificates = Set((reference.trustStore.certificates + reference.keyrings.certificates).map(\.fingerprintSHA256))
     }
 
@@ -81,7 +84,7 @@ public struct EntryJudge: Sendable {
         if entry.field(.buffer) != nil {
             return judgeBuffer(entry, name: name, context: context)
         }
-        if name == Array(BootAggregate.eventName.utf8) {
+        if name.withUnsafeBytes(Self.isBootAggregate) {
             return judgeBootAggregate(entry, context: context)
         }
         return judgeFile(entry, path: FilePath(bytes: name))
@@ -112,45 +115,56 @@ public struct EntryJudge: Sendable {
 
     // MARK: - Files
 
-    private enum SignatureOutcome {
-        case none
-        case verified
-        case failed(EntryFailureCode, String)
-    }
-
+    /// Judges a file measurement: the digest must name a known algorithm with
+    /// its length, then `fileRuling` (the one ordered rule list, shared with
+    /// `LogChecker`'s in-place path), then the manifest.
     private func judgeFile(_ entry: MeasurementEntry, path: FilePath) -> EntryJudgement {
         guard let digest = entry.eventDigest else {
             return reject(entry, .malformedEntry, "the entry has no file digest (d/d-ng) field")
         }
-        if reference.isExcluded(path.bytes) { return .accepted(.excluded) }
-        let algorithm = digest.algorithm
-        if let algorithm, digest.digest.count != algorithm.digestLength {
+        guard let algorithm = digest.algorithm else {
+            return reject(entry, .malformedEntry,
+                          "the digest names algorithm \"\(digest.algorithmName)\" (\(digest.digest.count) bytes), which is not one IMA measures with")
+        }
+        guard digest.digest.count == algorithm.digestLength else {
             return reject(entry, .malformedEntry,
                           "a \(algorithm) digest of \(digest.digest.count) byte(s); expected \(algorithm.digestLength)")
         }
-        if algorithm == .sha1 && !reference.allowsSHA1 {
+        var signatureField: [UInt8] = []
+        if let field = entry.field(.signature), case .xattr(let raw, _) = field.value { signatureField = raw }
+        let isVerity = digest.type == .verity
+        let ruling = path.bytes.withUnsafeBytes { p in
+            digest.digest.withUnsafeBytes { d in
+                signatureField.withUnsafeBytes { s in
+                    fileRuling(path: p, algorithm: algorithm, digest: d, isVerity: isVerity, signature: s)
+                }
+            }
+        }
+        switch ruling {
+        case .accepted(let acceptance):
+            return .accepted(acceptance)
+        case .refused(.sha1NotAllowed):
             return reject(entry, .sha1NotAllowed,
                           "measured with SHA-1 (\(entry.templateName)); the reference does not accept SHA-1 (boot with ima_hash=sha256 and an ima-ng/ima-sig template)")
+        case .refused(.imaPolicyMismatch):
+            return reject(entry, .imaPolicyMismatch,
+                          "the IMA policy file was measured as \(digest); it is not the expected policy")
+        case .manifestDecides(let signature):
+            return manifestDecision(entry, path: path, digest: digest, algorithm: algorithm, signature: signature)
         }
-        if let policy = reference.imaPolicy, policy.paths.contains(path) {
-            guard policy.digests.contains(digest.digest) else {
-                return reject(entry, .imaPolicyMismatch,
-                              "the IMA policy file was measured as \(digest); it is not the expected policy")
-            }
-            return .accepted(.imaPolicy)
-        }
+    }
 
-        let signature = checkSignature(entry, digest: digest)
-        if case .verified = signature { return .accepted(.signature) }
-
+    /// Rule 7 and the failure reasons of rule 8.
+    private func manifestDecision(_ entry: MeasurementEntry, path: FilePath, digest: EventDigest, algorithm: HashAlgorithm,
+                                  signature: SignatureOutcome) -> EntryJudgement {
+        let listedHere = path.bytes.withUnsafeBytes { p in digest.digest.withUnsafeBytes { d in manifestLists(path: p, algorithm: algorithm, digest: d) } }
+        if listedHere { return .accepted(.manifest) }
         let signatureNote: String
         switch signature {
         case .failed(_, let reason): signatureNote = "; signature: \(reason)"
         default: signatureNote = "; no signature"
         }
-        if reference.digests.allows(digest.digest, at: path.bytes) == true { return .accepted(.manifest) }
         if let listed = reference.digests.digests(at: path) {
-            if listed.contains(digest.digest) { return .accepted(.manifest) }
             let known = listed.prefix(3).map(Hex.encode).sorted().joined(separator: ", ")
             return reject(entry, .digestMismatch,
                           "measured \(digest), but the manifest lists \(listed.count == 1 ? "" : "\(listed.count) digests: ")\(known)\(listed.count > 3 ? ", …" : "") for this path\(signatureNote)")
@@ -162,52 +176,5 @@ public struct EntryJudge: Sendable {
             return reject(entry, code, "\(reason), and \(digest) is not in any manifest for this path")
         }
         return reject(entry, .unsignedNotInManifest, "not signed, and \(digest) is not in any manifest for this path")
-    }
-
-    /// Verifies the `sig` field over the measured digest, through the cache.
-    private func checkSignature(_ entry: MeasurementEntry, digest: EventDigest) -> SignatureOutcome {
-        guard let field = entry.field(.signature), case .xattr(let raw, let decoded) = field.value else { return .none }
-        let xattr: IMAXattr
-        switch decoded {
-        case .success(let value): xattr = value
-        case .failure(let error): return .failed(.unsupportedSignature, "malformed sig field (\(raw.count) bytes): \(error)")
-        }
-        guard case .signature(let signature) = xattr else {
-            return .failed(.unsupportedSignature, "the sig field holds a type 0x\(Hex.encode([xattr.typeByte])) xattr, not a signature")
-        }
-        guard signature.kind == .ima else {
-            return .failed(.unsupportedSignature,
-                           signature.kind == .verity ? "fs-verity signatures are not verified"
-                                                     : "an EVM portable signature does not sign the file content")
-        }
-        guard signature.version == 2 else {
-            return .failed(.unsupportedSignature, "signature version \(signature.version) is not verified (v2 only)")
-        }
-        if digest.type == .verity {
-            return .failed(.unsupportedSignature, "the digest is an fs-verity digest; a v2 signature signs the file content digest")
-        }
-        guard digest.algorithm == signature.hashAlgorithm else {
-            return .failed(.badSignature,
-                           "the signature is over a \(signature.hashAlgorithm) digest but the file was measured with \(digest.algorithmName)")
-        }
-        if signature.hashAlgorithm == .sha1 && !reference.allowsSHA1 {
-            return .failed(.badSignature, "a SHA-1 signature, which the reference does not accept")
-        }
-        let keyHex = signature.keyIDHex
-        let candidates = signingKeys[signature.keyID] ?? []
-        guard !candidates.isEmpty else {
-            return .failed(.unknownKey, "signed with keyid \(keyHex), which no trusted certificate or key has")
-        }
-        let cacheKey = SignatureCache.Key(keyID: signature.keyID, algorithm: signature.hashAlgorithm,
-                                          digest: digest.digest, signature: signature.signature)
-        if let signer = cache.signer(of: cacheKey), signerFingerprints.contains(signer) {
-            return .verified
-        }
-        for candidate in candidates
-            where candidate.verifiers.verify(signature: signature.signature, digest: digest.digest, algorithm: signature.hashAlgorithm) {
-            cache.remember(cacheKey, signer: candidate.fingerprint)
-            return .verified
-        }
-        return .failed(.badSignature, "the signature by keyid \(keyHex) does not verify over \(digest)")
     }
 }

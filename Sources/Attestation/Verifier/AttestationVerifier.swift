@@ -27,12 +27,19 @@ import TPM
 public struct AttestationVerifier: Sendable {
     public let judge: EntryJudge
     private let hashing: any IMAHashing
+    /// Threads that hash and judge one log (the service runs many logs at once: 1).
+    public let jobs: Int
+    /// Entry failures kept in a verdict (all are counted).
+    public let maxStoredFailures: Int
 
     /// A verifier for one reference. Share `cache` between verifiers of a
     /// fleet so each signature is checked once.
-    public init(reference: Reference, cache: SignatureCache = SignatureCache(), hashing: any IMAHashing = IMALogHashing()) {
+    public init(reference: Reference, cache: SignatureCache = SignatureCache(), hashing: any IMAHashing = IMALogHashing(),
+                jobs: Int = 1, maxStoredFailures: Int = 10_000) {
         judge = EntryJudge(reference: reference, cache: cache)
         self.hashing = hashing
+        self.jobs = max(1, jobs)
+        self.maxStoredFailures = maxStoredFailures
     }
 
     public var reference: Reference { judge.reference }
@@ -91,86 +98,74 @@ public struct AttestationVerifier: Sendable {
 
         // 3. Where the log starts.
         let log = evidence.log
-        var replay: PCRReplay
+        let banks = imaValues.keys.sorted { $0.rawValue < $1.rawValue }
+        let start: (mode: PCRExtendMode, checkpoint: MeasurementLogCheckpoint?)
         switch Self.startReplay(log: log, transition: transition, previous: previous, expectations: expectations,
-                                banks: Array(imaValues.keys), kernelRelease: evidence.node.kernelRelease, hashing: hashing) {
-        case .success(let r): replay = r
+                                banks: banks, kernelRelease: evidence.node.kernelRelease) {
+        case .success(let s): start = s
         case .failure(let reason): return fail(reason)
         }
         let target = PCRTarget(pcrIndex: expectations.imaPCR, values: imaValues)
 
-        // 4 and 5. Replay and judge.
+        // 4 and 5. Replay and judge: the one engine of check-log and the service.
         let context = JudgeContext(bootAggregates: JudgeContext.bootAggregates(from: quote.pcrs, using: hashing),
                                    kernelRelease: evidence.node.kernelRelease, imaPCR: expectations.imaPCR)
         var summary = Verdict.LogSummary(firstEntry: log.start.entryIndex, judgedEntries: 0, verifiedThrough: nil,
                                          unjudgedTrailingBytes: 0, acceptances: [:])
-        var failures = [EntryFailure]()
-        var parser = BinaryMeasurementLogParser(options: log.options, resumingAt: log.start)
-        parser.append(log.data)
-        var logProblem: VerdictReason?
-        var matched = replay.matches(target)
-        while !matched {
-            let next: MeasurementEntry?
-            do {
-                next = try parser.next()
-                if next == nil { try parser.finish() }
-            } catch {
-                logProblem = Self.reason(for: error)
-                break
-            }
-            guard let entry = next else { break }
-            do {
-                try replay.extend(entry)
-            } catch {
-                logProblem = Self.reason(for: error)
-                break
-            }
-            summary.judgedEntries += 1
-            switch judge.judge(entry, context: context) {
-            case .accepted(let acceptance): summary.acceptances[acceptance, default: 0] += 1
-            case .rejected(let failure): failures.append(failure)
-            }
-            matched = replay.matches(target)
+        var checker: LogChecker
+        do {
+            checker = try LogChecker(judge: judge, context: context, options: log.options, banks: banks, mode: start.mode,
+                                     resumingFrom: start.checkpoint, stopAt: target, jobs: jobs,
+                                     maxStoredFailures: maxStoredFailures)
+        } catch {
+            return fail(VerdictReason(code: .stateMismatch, message: "\(error): send the log from entry 0"))
         }
+        var logProblem: VerdictReason?
+        do {
+            try checker.append(log.data)
+            try checker.finish()
+        } catch {
+            logProblem = Self.reason(for: error)
+        }
+        summary.judgedEntries = checker.summary.entries
+        summary.acceptances = checker.summary.acceptances
         verdict.log = summary
         if let logProblem { return fail(logProblem) }
-        guard matched else {
-            let computed = target.values.keys.sorted { $0.rawValue < $1.rawValue }
-                .map { "\($0): \(Hex.encode(replay.value(ofPCR: target.pcrIndex, bank: $0)))" }.joined(separator: ", ")
-            let quoted = target.values.sorted { $0.key.rawValue < $1.key.rawValue }
-                .map { "\($0.key): \(Hex.encode($0.value))" }.joined(separator: ", ")
+        guard checker.reachedTarget else {
+            let computed = banks.map { "\($0): \(Hex.encode(checker.pcrValue(bank: $0)))" }.joined(separator: ", ")
+            let quoted = banks.map { "\($0): \(Hex.encode(imaValues[$0]!))" }.joined(separator: ", ")
             return fail(VerdictReason(
                 code: .logDoesNotMatchQuote,
                 message: "replaying the \(summary.judgedEntries) entries from entry \(log.start.entryIndex) never gives the quoted PCR \(target.pcrIndex) "
                     + "(\(quoted)); after the last entry it is \(computed): entries were edited, removed, reordered or forged",
-                entryIndex: replay.entryCount))
+                entryIndex: checker.replayedThrough.entryIndex))
         }
 
-        summary.verifiedThrough = replay.entryCount
-        summary.unjudgedTrailingBytes = max(0, log.data.count - (replay.nextByteOffset - log.start.byteOffset))
+        summary.verifiedThrough = checker.replayedThrough.entryIndex
+        summary.unjudgedTrailingBytes = max(0, log.data.count - (checker.replayedThrough.byteOffset - log.start.byteOffset))
         verdict.log = summary
-        verdict.entryFailures = failures
-        if !failures.isEmpty {
+        verdict.entryFailures = checker.summary.failures
+        let failureCount = checker.summary.failureCount
+        if failureCount > 0 {
+            let listed = failureCount > checker.summary.failures.count ? " (the first \(checker.summary.failures.count) listed)" : ""
             return fail(VerdictReason(code: .entriesRejected,
-                                      message: "\(failures.count) of \(summary.judgedEntries) measurement(s) rejected"))
+                                      message: "\(failureCount) of \(summary.judgedEntries) measurement(s) rejected\(listed)"))
         }
-        let state = AttestationState(clock: clockInfo, node: evidence.node, checkpoint: replay.checkpoint, log: log,
-                                     extendMode: replay.mode)
+        let state = AttestationState(clock: clockInfo, node: evidence.node, checkpoint: checker.checkpoint, log: log,
+                                     extendMode: start.mode)
         return AttestationResult(verdict: verdict, state: state)
     }
 
     // MARK: - Steps
 
-    /// A replay positioned where this round's log starts: from zeros at
-    /// entry 0, or from the previous round's checkpoint.
+    /// Where this round's replay starts: from zeros at entry 0, or from the
+    /// previous round's checkpoint; and the extend mode.
     private static func startReplay(log: Evidence.Log, transition: ClockCheck.Transition, previous: AttestationState?,
-                                     expectations: AttestationExpectations, banks: [HashAlgorithm], kernelRelease: String,
-                                     hashing: any IMAHashing) -> Result<PCRReplay, VerdictReason> {
+                                     expectations: AttestationExpectations, banks: [HashAlgorithm], kernelRelease: String)
+        -> Result<(mode: PCRExtendMode, checkpoint: MeasurementLogCheckpoint?), VerdictReason> {
         let start = log.start
         if start.entryIndex == 0 {
-            let mode = expectations.extendMode ?? defaultExtendMode(kernelRelease: kernelRelease)
-            return .success(PCRReplay(banks: banks.sorted { $0.rawValue < $1.rawValue }, mode: mode,
-                                      storedDigestAlgorithm: log.templateDigestAlgorithm, hashing: hashing))
+            return .success((expectations.extendMode ?? defaultExtendMode(kernelRelease: kernelRelease), nil))
         }
         guard let previous, transition == .sameBoot || transition == .resumed else {
             let why = transition == .reboot ? "the node rebooted (resetCount grew)" : "there is no previous round"
@@ -198,12 +193,7 @@ public struct AttestationVerifier: Sendable {
                                           message: "the state has no \(missing.map(\.name).joined(separator: ", ")) values to resume from: send the log from entry 0"))
         }
         let mode: PCRExtendMode = previous.extendMode == AttestationState.name(of: .paddedSHA1) ? .paddedSHA1 : .perBankTemplateHash
-        do {
-            return .success(try PCRReplay(resumingFrom: checkpoint, mode: mode, storedDigestAlgorithm: log.templateDigestAlgorithm,
-                                          hashing: hashing))
-        } catch {
-            return .failure(VerdictReason(code: .stateMismatch, message: "the stored state cannot be resumed: \(error)"))
-        }
+        return .success((mode, checkpoint))
     }
 
     /// Linux 5.8 (commit 1ea973df6e21) extends each bank with its own template
@@ -215,14 +205,18 @@ public struct AttestationVerifier: Sendable {
         return .paddedSHA1
     }
 
-    /// The verdict reason for a log parse or replay error.
-    private static func reason(for error: any Error) -> VerdictReason {
-        guard let error = error as? MeasurementLogError else {
-            return VerdictReason(code: .logMalformed, message: "\(error)")
+    /// The verdict reason for what stopped the log check.
+    private static func reason(for error: LogCheckError) -> VerdictReason {
+        switch error {
+        case .log(let error):
+            let code: VerdictCode = error.code == .templateDigestMismatch ? .templateDigestMismatch : .logMalformed
+            return VerdictReason(code: code, message: error.description, entryIndex: error.entryIndex, offset: error.offset,
+                                 field: error.field)
+        case .checkpoint:
+            return VerdictReason(code: .stateMismatch, message: "\(error): send the log from entry 0")
+        case .unjudgedEntry(let entry, let offset):
+            return VerdictReason(code: .logMalformed, message: error.description, entryIndex: entry, offset: offset)
         }
-        let code: VerdictCode = error.code == .templateDigestMismatch ? .templateDigestMismatch : .logMalformed
-        return VerdictReason(code: code, message: error.description, entryIndex: error.entryIndex, offset: error.offset,
-                             field: error.field)
     }
 
     /// A reason when the evidence names another AK than the enrolled one.

@@ -45,7 +45,7 @@ public struct BinaryMeasurementLogParser: Sendable {
     }
 
     /// The next complete entry, or nil when more bytes are needed.
-    public mutating func next() throws -> MeasurementEntry? {
+    public mutating func next() throws(MeasurementLogError) -> MeasurementEntry? {
         if let failure { throw failure }
         do {
             switch try step() {
@@ -57,7 +57,7 @@ public struct BinaryMeasurementLogParser: Sendable {
                                        byteOffset: position.byteOffset + entry.encodedLength)
                 return entry
             }
-        } catch let error as MeasurementLogError {
+        } catch {
             failure = error
             throw error
         }
@@ -65,7 +65,7 @@ public struct BinaryMeasurementLogParser: Sendable {
 
     /// Declares the end of input; throws `truncated` naming the field the log
     /// stopped in if an entry is incomplete.
-    public mutating func finish() throws {
+    public mutating func finish() throws(MeasurementLogError) {
         if let failure { throw failure }
         guard !buffer.isEmpty else { return }
         if case .needMore(let field, let offset, let need, let have) = try step() {
@@ -94,7 +94,7 @@ public struct BinaryMeasurementLogParser: Sendable {
     }
 
     /// Tries to read one entry from the buffered bytes without consuming them.
-    private func step() throws -> Step {
+    private func step() throws(MeasurementLogError) -> Step {
         let bytes = buffer.storage
         let head = buffer.head
         let end = bytes.count
@@ -200,7 +200,7 @@ extension MeasurementEntry {
     /// Decodes `fields` from `templateData` for an entry framed by a parser
     /// made with `decodesFields: false`, with the same checks and errors as a
     /// decoding parser. Does nothing for an unknown template.
-    public mutating func decodeFields(options: MeasurementLogOptions) throws {
+    public mutating func decodeFields(options: MeasurementLogOptions) throws(MeasurementLogError) {
         guard let template else { return }
         let parser = TemplateDataParser(template: template, byteOrder: options.byteOrder, entryIndex: position.entryIndex,
                                         baseOffset: position.byteOffset + encodedLength - templateData.count,

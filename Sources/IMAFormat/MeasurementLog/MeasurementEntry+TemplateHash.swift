@@ -30,7 +30,7 @@ extension MeasurementEntry {
     /// (zero digest) have nothing to check and pass.
     /// - Parameter algorithm: the algorithm of the stored digest (SHA-1 in the
     ///   classic file, the bank's in a per-bank file).
-    public func verifyTemplateDigest(algorithm: HashAlgorithm = .sha1, using hashing: some IMAHashing) throws {
+    public func verifyTemplateDigest(algorithm: HashAlgorithm = .sha1, using hashing: some IMAHashing) throws(MeasurementLogError) {
         if isViolation { return }
         let computed = templateHash(algorithm, using: hashing)
         guard computed == templateDigest else {

@@ -37,7 +37,7 @@ public struct PCRReplay: Sendable {
     /// A replay that continues from a checkpoint. The banks are the
     /// checkpoint's; every saved value must have its bank's digest length.
     public init(resumingFrom checkpoint: MeasurementLogCheckpoint, mode: PCRExtendMode = .perBankTemplateHash,
-                storedDigestAlgorithm: HashAlgorithm = .sha1, hashing: any IMAHashing) throws {
+                storedDigestAlgorithm: HashAlgorithm = .sha1, hashing: any IMAHashing) throws(MeasurementLogError) {
         for (bank, values) in checkpoint.pcrValues {
             for (pcr, value) in values where value.count != bank.digestLength {
                 throw MeasurementLogError.invalidPCRValue(
@@ -56,7 +56,7 @@ public struct PCRReplay: Sendable {
     /// Checks the entry's template digest, then extends its PCR in every bank.
     /// Throws `outOfSequence` if the entry is not the next one, and
     /// `templateDigestMismatch` if its data does not hash to its stored digest.
-    public mutating func extend(_ entry: MeasurementEntry) throws {
+    public mutating func extend(_ entry: MeasurementEntry) throws(MeasurementLogError) {
         // Each template hash is computed once, for the check and for the extends.
         var templateHashes = [HashAlgorithm: [UInt8]]()
         let hashing = self.hashing
@@ -72,7 +72,7 @@ public struct PCRReplay: Sendable {
     /// caller (computed ahead, e.g. in parallel): `templateHash(algorithm)`
     /// must return `entry.templateHash(algorithm, using:)`. The stored
     /// template digest is still checked against it.
-    public mutating func extend(_ entry: MeasurementEntry, templateHash: (HashAlgorithm) -> [UInt8]) throws {
+    public mutating func extend(_ entry: MeasurementEntry, templateHash: (HashAlgorithm) -> [UInt8]) throws(MeasurementLogError) {
         guard entry.position.entryIndex == entryCount else {
             throw MeasurementLogError.outOfSequence(entry: entry.position.entryIndex, offset: entry.position.byteOffset,
                                                     expected: entryCount)
@@ -118,7 +118,7 @@ public struct PCRReplay: Sendable {
     /// entries (in total, from the start of the log) produce it; nil if no
     /// prefix of the entries does. Checks the state before the first entry
     /// too. Stops at the first match, so later entries stay unreplayed.
-    public mutating func replay<S: Sequence>(_ entries: S, until target: PCRTarget) throws -> Int?
+    public mutating func replay<S: Sequence>(_ entries: S, until target: PCRTarget) throws(MeasurementLogError) -> Int?
         where S.Element == MeasurementEntry
     {
         if matches(target) { return entryCount }

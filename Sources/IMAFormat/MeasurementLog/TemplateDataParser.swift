@@ -11,12 +11,12 @@ struct TemplateDataParser {
     /// Violations may carry a zero digest shorter than their algorithm's size.
     let isViolation: Bool
 
-    func parse(_ data: [UInt8]) throws -> [TemplateField] {
+    func parse(_ data: [UInt8]) throws(MeasurementLogError) -> [TemplateField] {
         template.isLegacyIMA ? try parseLegacy(data) : try parseFields(data)
     }
 
     /// "ima": `d` (20 bytes, no length) then `u32 len || n` (no NUL).
-    private func parseLegacy(_ data: [UInt8]) throws -> [TemplateField] {
+    private func parseLegacy(_ data: [UInt8]) throws(MeasurementLogError) -> [TemplateField] {
         let d = MeasurementLogOptions.legacyDigestLength
         guard data.count >= d + 4 else {
             throw MeasurementLogError.truncated(entry: entryIndex, offset: baseOffset, field: "d",
@@ -45,7 +45,7 @@ struct TemplateDataParser {
     }
 
     /// Every other template: `u32 len || bytes` per field, nothing after the last.
-    private func parseFields(_ data: [UInt8]) throws -> [TemplateField] {
+    private func parseFields(_ data: [UInt8]) throws(MeasurementLogError) -> [TemplateField] {
         var fields = [TemplateField]()
         fields.reserveCapacity(template.fields.count)
         var cursor = 0
@@ -74,7 +74,7 @@ struct TemplateDataParser {
         return fields
     }
 
-    private func decode(_ id: TemplateFieldID, _ bytes: ArraySlice<UInt8>, fieldOffset: Int) throws -> TemplateFieldValue {
+    private func decode(_ id: TemplateFieldID, _ bytes: ArraySlice<UInt8>, fieldOffset: Int) throws(MeasurementLogError) -> TemplateFieldValue {
         if bytes.isEmpty { return .empty }
         switch id {
         case .digest:

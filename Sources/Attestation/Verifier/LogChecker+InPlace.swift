@@ -6,10 +6,9 @@ import IMAFormat
 import SignetCrypto
 import Synchronization
 
-/// The fast path of `LogChecker`, taken for little-endian logs with SHA-1
-/// template digests replayed per bank into sha1 and/or sha256 (the kernel
-/// default, and every `signet attest check-log` run but `--extend-mode
-/// padded-sha1`):
+/// The in-place path of `LogChecker`, taken for little-endian logs with
+/// SHA-1 template digests replayed per bank into sha1 and/or sha256 (the
+/// kernel default):
 ///
 /// - Framing works on byte ranges of the caller's chunk: `ima-ng` and
 ///   `ima-sig` entries are framed in place with the checks of
@@ -18,19 +17,27 @@ import Synchronization
 ///   at the entry, so errors and their wording are the parser's.
 /// - Workers hash the template data with OpenSSL's low-level SHA-1/SHA-256
 ///   (no EVP dispatch, no allocation), decode `d-ng|n-ng[|sig]` in place and
-///   ask `EntryJudge.fastVerdict` (then the manifest, a chunk's lookups at
-///   once); anything not accepted there is decoded into a `MeasurementEntry`
-///   and judged by `EntryJudge.judge`, so failures are the full judge's.
-/// - The PCR extends of a batch run one chain per bank, as tasks of the next
-///   batch's parallel work (or in `finish()`), so they overlap its hashing.
-///   Template digests are checked, and entries counted, in log order before
-///   that, so the entry a check stops at is the same as a full replay's.
+///   ask `EntryJudge.inPlaceVerdict` (the judge's one rule list,
+///   `fileRuling`; then the manifest, a chunk's lookups at once); anything
+///   not accepted there is decoded into a `MeasurementEntry` and judged by
+///   `EntryJudge.judge`, so failures are the full judge's.
+/// - Every item starts a batch `unjudged`; the ordered pass fails the check
+///   on an item still `unjudged`, so no entry can be skipped silently.
+/// - Without a target, the PCR extends of a batch run one chain per bank, as
+///   tasks of the next batch's parallel work (or in `finish()`), so they
+///   overlap its hashing. With a target, each entry is extended in the
+///   ordered pass and the PCR compared, so the check stops at the first
+///   entry that reproduces the quote. Template digests are checked, and
+///   entries counted, in log order, so the entry a check stops at is the
+///   same as a full replay's.
 final class FastPath: @unchecked Sendable {
     enum Outcome {
+        /// Not judged yet. Seen by the ordered pass, it fails the check.
+        case unjudged
         case accepted(Acceptance)
         case judged(EntryJudgement)
-        /// A malformed template field (the check stops here); nil: an unexpected error.
-        case problem(MeasurementLogError?)
+        /// A malformed template field: the check stops here.
+        case malformed(MeasurementLogError)
     }
 
     /// Where an item's bytes are: framed in place, or a `MeasurementEntry` from the parser.
@@ -51,7 +58,6 @@ final class FastPath: @unchecked Sendable {
     let banks: [HashAlgorithm]
     let hasSHA1Bank: Bool
     let hasSHA256Bank: Bool
-    let verifiers: FastVerifiers?
     let maxEntryBytes: Int
     let maxPCRIndex: UInt32
     let maxTemplateDataLength: Int
@@ -70,24 +76,25 @@ final class FastPath: @unchecked Sendable {
     var pendingCount = 0
     let sha1State: UnsafeMutableRawPointer
     let sha256State: UnsafeMutableRawPointer
+    /// Registers extended (or resumed) so far, for the checkpoint.
+    var touched: [Bool]
     /// Bytes of an entry cut by the end of the last chunk.
     var carry: [UInt8] = []
     var position = LogPosition.start
 
-    init(batchSize: Int, banks: [HashAlgorithm], maxPCRIndex: UInt32, verifiers: FastVerifiers?,
+    init(batchSize: Int, banks: [HashAlgorithm], maxPCRIndex: UInt32, start: MeasurementLogCheckpoint?,
          options: MeasurementLogOptions) {
         self.batchSize = batchSize
         self.banks = banks
         hasSHA1Bank = banks.contains(.sha1)
         hasSHA256Bank = banks.contains(.sha256)
-        self.verifiers = verifiers
         self.maxPCRIndex = maxPCRIndex
         maxTemplateDataLength = options.maxTemplateDataLength
         maxEntryBytes = 12 + options.templateDigestAlgorithm.digestLength + MeasurementLogOptions.maxTemplateNameLength
             + max(options.maxTemplateDataLength,
                   MeasurementLogOptions.legacyDigestLength + 4 + MeasurementLogOptions.maxLegacyEventNameLength)
         outcomes = .allocate(capacity: batchSize)
-        outcomes.initialize(repeating: .problem(nil), count: batchSize)
+        outcomes.initialize(repeating: .unjudged, count: batchSize)
         flags = .allocate(capacity: batchSize)
         hashes = .allocate(byteCount: batchSize * Self.hashStride, alignment: 16)
         pendingHashes = .allocate(byteCount: batchSize * Self.hashStride, alignment: 16)
@@ -98,7 +105,18 @@ final class FastPath: @unchecked Sendable {
         sha1State.initializeMemory(as: UInt8.self, repeating: 0, count: registers * 20)
         sha256State = .allocate(byteCount: registers * 32, alignment: 16)
         sha256State.initializeMemory(as: UInt8.self, repeating: 0, count: registers * 32)
+        touched = [Bool](repeating: false, count: registers)
         items.reserveCapacity(batchSize)
+        if let start {
+            position = start.position
+            for (bank, values) in start.pcrValues {
+                for (pcr, value) in values where Int(pcr) < registers {
+                    let register = bank == .sha1 ? sha1State + Int(pcr) * 20 : sha256State + Int(pcr) * 32
+                    value.withUnsafeBytes { register.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+                    touched[Int(pcr)] = true
+                }
+            }
+        }
     }
 
     deinit {
@@ -125,6 +143,25 @@ final class FastPath: @unchecked Sendable {
                 RawDigest.extendSHA256(sha256State + Int(pendingPCRs[i]) * 32, with: pendingHashes + i * Self.hashStride + 20)
             }
         }
+    }
+
+    /// Extends item `i` of the current batch now (the target mode's ordered pass).
+    func extendNow(_ i: Int) {
+        let h = hashes + i * Self.hashStride
+        let pcr = Int(pcrs[i])
+        if hasSHA1Bank { RawDigest.extendSHA1(sha1State + pcr * 20, with: h) }
+        if hasSHA256Bank { RawDigest.extendSHA256(sha256State + pcr * 32, with: h + 20) }
+    }
+
+    /// The replayed registers at `position` (pending extends included).
+    func checkpoint(at position: LogPosition) -> MeasurementLogCheckpoint {
+        var values = [HashAlgorithm: [UInt32: [UInt8]]]()
+        for bank in banks {
+            var bankValues = [UInt32: [UInt8]]()
+            for pcr in 0..<touched.count where touched[pcr] { bankValues[UInt32(pcr)] = value(ofPCR: UInt32(pcr), bank: bank) }
+            values[bank] = bankValues
+        }
+        return MeasurementLogCheckpoint(position: position, pcrValues: values)
     }
 
     func drain() {
@@ -285,18 +322,17 @@ final class FastPath: @unchecked Sendable {
                               options: MeasurementLogOptions) {
         do {
             try entry.decodeFields(options: options)
-        } catch let error as MeasurementLogError {
-            outcomes[i] = .problem(error)
-            return
         } catch {
-            outcomes[i] = .problem(nil)
+            outcomes[i] = .malformed(error)
             return
         }
         outcomes[i] = .judged(judge.judge(entry, context: context))
     }
 
     /// `d-ng|n-ng[|sig]` decoded in place (little-endian lengths, the checks of
-    /// `TemplateDataParser` for a regular entry), then `EntryJudge.fastVerdict`.
+    /// `TemplateDataParser` for a regular entry), then `EntryJudge.inPlaceVerdict`.
+    /// Anything irregular (an unknown algorithm name, a name that is not
+    /// exactly the path and one terminating NUL) goes to the full judge.
     @inline(__always)
     private func fastJudge(_ data: UnsafeRawBufferPointer, signed: Bool, judge: EntryJudge) -> Prepared {
         let base = data.baseAddress!
@@ -311,7 +347,7 @@ final class FastPath: @unchecked Sendable {
             return UnsafeRawBufferPointer(start: base + c, count: length)
         }
         guard let digestField = field(), digestField.count > 0,
-              let nameField = field(), nameField.count > 0 else { return .full }
+              let nameField = field(), nameField.count > 1 else { return .full }
         var signature = UnsafeRawBufferPointer(start: nil, count: 0)
         if signed {
             guard let sig = field() else { return .full }
@@ -323,15 +359,12 @@ final class FastPath: @unchecked Sendable {
         let prefixLength = digestField.baseAddress!.distance(to: UnsafeRawPointer(nul))
         guard prefixLength >= 2, digestField[prefixLength - 1] == UInt8(ascii: ":") else { return .full }
         let digest = UnsafeRawBufferPointer(rebasing: digestField[(prefixLength + 1)...])
-        guard let algorithm = EntryJudge.fastAlgorithm(UnsafeRawBufferPointer(rebasing: digestField[0..<(prefixLength - 1)]),
-                                                       digestLength: digest.count) else { return .full }
-        // n-ng: the bytes before the first NUL
-        var pathLength = nameField.count
-        if let z = memchr(nameField.baseAddress!, 0, nameField.count) {
-            pathLength = nameField.baseAddress!.distance(to: UnsafeRawPointer(z))
-        }
+        let algorithmName = UnsafeRawBufferPointer(rebasing: digestField[0..<(prefixLength - 1)])
+        // n-ng: the path and exactly one NUL, its last byte.
+        let pathLength = nameField.count - 1
+        guard nameField[pathLength] == 0, memchr(nameField.baseAddress!, 0, pathLength) == nil else { return .full }
         let path = UnsafeRawBufferPointer(start: nameField.baseAddress!, count: pathLength)
-        switch judge.fastVerdict(path: path, algorithm: algorithm, digest: digest, signature: signature, verifiers: verifiers) {
+        switch judge.inPlaceVerdict(path: path, algorithmName: algorithmName, digest: digest, signature: signature) {
         case .accepted(let acceptance): return .accepted(acceptance)
         case .manifestLookup: return .lookup(path, digest)
         case .full: return .full
@@ -369,17 +402,27 @@ extension LogChecker {
         fast.carry = Array(input[used...])
     }
 
+    /// The end of the log: entries left in the carried bytes are processed,
+    /// and bytes that do not make a whole entry are the parser's truncation error.
     mutating func finishFast() {
         guard let fast else { return }
-        defer { fast.drain() }
+        defer { if target == nil { fast.drain() } }
         guard !stopped, !fast.carry.isEmpty else { return }
+        let carry = fast.carry
+        fast.carry = []
+        let used = carry.withUnsafeBytes { run($0, limit: $0.count) }
+        guard !stopped, used < carry.count else { return }
         var parser = BinaryMeasurementLogParser(options: options, resumingAt: fast.position, decodesFields: false)
-        parser.append(fast.carry)
+        parser.append(carry[used...])
         do {
+            _ = try parser.next()
             try parser.finish()
-        } catch let error as MeasurementLogError {
-            if summary.logProblem == nil { summary.logProblem = error }
-        } catch {}
+        } catch {
+            stop(.log(error))
+            return
+        }
+        // A whole entry the framing did not take: never drop it silently.
+        stop(.unjudgedEntry(entryIndex: fast.position.entryIndex, offset: fast.position.byteOffset))
     }
 
     /// Frames and processes the entries of `src` that start before `limit`;
@@ -408,12 +451,10 @@ extension LogChecker {
                         entry = try parser.next()
                         if entry != nil || end == src.count { break }
                     }
-                } catch let error as MeasurementLogError {
-                    runBatch(src)
-                    if summary.logProblem == nil { summary.logProblem = error }
-                    return offset
                 } catch {
+                    // The entries before it are judged first; the target may be reached among them.
                     runBatch(src)
+                    stop(.log(error))
                     return offset
                 }
                 guard let entry else { break }
@@ -432,7 +473,8 @@ extension LogChecker {
     }
 
     /// Processes the framed items in parallel (with the pending batch's
-    /// extends as extra tasks), then checks and counts them in log order.
+    /// extends as extra tasks when there is no target), then checks, counts
+    /// and (with a target) extends them in log order.
     private mutating func runBatch(_ src: UnsafeRawBufferPointer) {
         guard let fast else { return }
         let count = fast.items.count
@@ -441,7 +483,9 @@ extension LogChecker {
             fast.slow.removeAll(keepingCapacity: true)
         }
         guard count > 0, !stopped else { return }
-        let extendTasks = fast.pendingCount > 0 ? fast.banks : []
+        for i in 0..<count { fast.outcomes[i] = .unjudged }
+        let deferred = target == nil
+        let extendTasks = deferred && fast.pendingCount > 0 ? fast.banks : []
         let chunk = 64
         let chunks = (count + chunk - 1) / chunk
         let tasks = extendTasks.count + chunks
@@ -469,58 +513,72 @@ extension LogChecker {
         } else {
             DispatchQueue.concurrentPerform(iterations: threads, execute: worker)
         }
-        // The pending batch is extended: this batch's hashes become pending.
-        swap(&fast.hashes, &fast.pendingHashes)
-        swap(&fast.pcrs, &fast.pendingPCRs)
-        fast.pendingCount = 0
-        // In log order: stop at the first malformed entry or template digest mismatch.
-        var valid = count
+        if deferred {
+            // The pending batch is extended: this batch's hashes become pending.
+            swap(&fast.hashes, &fast.pendingHashes)
+            swap(&fast.pcrs, &fast.pendingPCRs)
+            fast.pendingCount = 0
+        }
+        // In log order: stop at the first malformed, unjudged or mismatching entry, or at the target.
+        var valid = 0
         var accepted: [Acceptance: Int] = [:]
-        var fastAccepted = 0
+        var runLength = 0
         var lastAcceptance = Acceptance.manifest
+        var problem: LogCheckError?
         for i in 0..<count {
+            let item = fast.items[i]
             switch fast.outcomes[i] {
-            case .problem(let problem):
-                if let problem { summary.logProblem = problem }
-                valid = i
+            case .unjudged:
+                problem = .unjudgedEntry(entryIndex: item.entryIndex, offset: item.byteOffset)
+            case .malformed(let error):
+                problem = .log(error)
+            case .accepted, .judged:
+                if fast.flags[i] == 1 {
+                    // The error a full replay gives (`PCRReplay.extend`), from a decoded entry.
+                    let entry = fast.entry(i, src: base)
+                    do {
+                        try entry.verifyTemplateDigest(algorithm: .sha1, using: fast.hashing)
+                        problem = .unjudgedEntry(entryIndex: item.entryIndex, offset: item.byteOffset)
+                    } catch {
+                        problem = .log(error)
+                    }
+                }
+            }
+            if problem != nil { break }
+            switch fast.outcomes[i] {
             case .accepted(let acceptance):
                 if acceptance == lastAcceptance {
-                    fastAccepted += 1
+                    runLength += 1
                 } else {
-                    accepted[lastAcceptance, default: 0] += fastAccepted
+                    accepted[lastAcceptance, default: 0] += runLength
                     lastAcceptance = acceptance
-                    fastAccepted = 1
+                    runLength = 1
                 }
-            case .judged:
-                break
-            }
-            if valid < count { break }
-            if fast.flags[i] == 1 {
-                // The error a full replay gives (`PCRReplay.extend`), from a decoded entry.
-                let entry = fast.entry(i, src: base)
-                do {
-                    try entry.verifyTemplateDigest(algorithm: .sha1, using: fast.hashing)
-                } catch let error as MeasurementLogError {
-                    summary.logProblem = error
-                } catch {}
-                valid = i
-                if case .accepted = fast.outcomes[i] { fastAccepted -= 1 }
-                break
-            }
-            if case .judged(let judgement) = fast.outcomes[i] {
+            case .judged(let judgement):
                 switch judgement {
                 case .accepted(let acceptance): accepted[acceptance, default: 0] += 1
                 case .rejected(let failure):
                     summary.failureCount += 1
                     if summary.failures.count < maxStoredFailures { summary.failures.append(failure) }
                 }
+            case .unjudged, .malformed:
+                break
             }
-            fast.outcomes[i] = .problem(nil)
+            valid = i + 1
+            fast.touched[Int(item.pcr)] = true
+            replayedThrough = LogPosition(entryIndex: item.entryIndex + 1, byteOffset: item.byteOffset + item.length)
+            if let target {
+                fast.extendNow(i)
+                if item.pcr == target.pcrIndex && matches(target) {
+                    reachedTarget = true
+                    break
+                }
+            }
         }
-        accepted[lastAcceptance, default: 0] += fastAccepted
+        accepted[lastAcceptance, default: 0] += runLength
         for (acceptance, n) in accepted where n > 0 { summary.acceptances[acceptance, default: 0] += n }
         summary.entries += valid
-        fast.pendingCount = valid
-        for i in valid..<count { fast.outcomes[i] = .problem(nil) }
+        if deferred { fast.pendingCount = valid }
+        if let problem { stop(problem) }
     }
 }
