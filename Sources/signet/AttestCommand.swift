@@ -31,8 +31,11 @@ extension Attest {
                 PCR 10 (entries after the match are left for the next round); boot_aggregate \\
                 against PCRs 0-9; then each entry: signed by a trusted certificate, listed in a \\
                 manifest at its path, or excluded. With --state, a previous round's state is read \\
-                (clock and reboot checks, and only new entries are judged) and the new one written \\
-                after a pass. Exit 0 only on pass.
+                (clock and reboot checks) and the new one written after a pass; in the same boot \\
+                only the entries after the last verified one are judged, whether the evidence \\
+                holds the whole log again or only the new entries ('agent quote --from-entry N', \\
+                N = the state's nextEntry). After a reboot the log is judged from entry 0. \\
+                Exit 0 only on pass.
 
                 Example: signet attest verify evidence.json --nonce 5f1c… --ak ak.pem --cert ima.crt.pem --manifest m.jsonl
                 """)

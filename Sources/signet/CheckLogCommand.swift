@@ -23,16 +23,22 @@ extension Attest {
                 checked), compares the result with --pcr10 when given, and judges every entry as \\
                 'attest verify' does: signed by a trusted certificate, listed in a manifest at its \\
                 path, or excluded. Without a quote nothing proves the log is a node's: pass the \\
-                PCR 10 values you trust with --pcr10. A boot_aggregate entry cannot be checked \\
-                without the quoted PCRs 0-9 and is reported. Exit 0 only when every entry passes \\
-                (and the PCR values match, when given).
+                PCR 10 values you trust with --pcr10. The boot_aggregate entry is checked against \\
+                --boot-aggregate, or against PCRs 0-9 read from --tpm-pcrs (on the node itself: \\
+                /sys/class/tpm/tpm0, Linux >= 5.12); without either it is counted as \\
+                boot-aggregate-not-checked, and --exclude boot_aggregate skips it. Exit 0 only \\
+                when every entry passes (and the PCR values match, when given).
 
-                Example: signet attest check-log /sys/kernel/security/ima/binary_runtime_measurements --cert ima.crt.pem --manifest m.jsonl
+                Example: signet attest check-log /sys/kernel/security/ima/binary_runtime_measurements --tpm-pcrs /sys/class/tpm/tpm0 --pcr10 sha256:$(cat /sys/class/tpm/tpm0/pcr-sha256/10) --cert ima.crt.pem --manifest m.jsonl
                 """)
 
         @Argument(help: ArgumentHelp("The binary IMA log (binary_runtime_measurements).", valueName: "log")) var log: String
         @Option(name: .customLong("pcr10"), help: ArgumentHelp("Expected PCR 10 after the whole log: HEX (bank by length) or BANK:HEX (repeatable).", valueName: "hex"))
         var pcr10: [String] = []
+        @Option(name: .customLong("boot-aggregate"), help: ArgumentHelp("Expected boot_aggregate: BANK:HEX, or HEX (bank by length) (repeatable).", valueName: "hex"))
+        var bootAggregate: [String] = []
+        @Option(name: .customLong("tpm-pcrs"), help: ArgumentHelp("A TPM's sysfs directory (pcr-<bank>/<n> files, e.g. /sys/class/tpm/tpm0): boot_aggregate is checked against its PCRs 0-9.", valueName: "dir"))
+        var tpmPCRs: String?
         @Option(help: ArgumentHelp("Extend mode: per-bank (Linux >= 5.8) or padded-sha1.", valueName: "mode")) var extendMode = "per-bank"
         @Option(help: ArgumentHelp("Threads for hashing and judging (default: all cores).", valueName: "n")) var jobs: Int?
         @Option(help: ArgumentHelp("Judge the log this many times in one process, sharing the verified-signature cache (the second round shows a fleet's warm cache).", valueName: "n"))
@@ -43,26 +49,25 @@ extension Attest {
 
         func run() throws {
             guard rounds >= 1 else { throw ValidationError("--rounds must be at least 1") }
-            let (judge, mode, threads, expected): (EntryJudge, PCRExtendMode, Int, [HashAlgorithm: [UInt8]]) = try reportingErrors {
+            let (judge, mode, threads, expected, context): (EntryJudge, PCRExtendMode, Int, [HashAlgorithm: [UInt8]], JudgeContext) = try reportingErrors {
                 var expected = [HashAlgorithm: [UInt8]]()
                 for value in pcr10 {
-                    var bank: HashAlgorithm?
-                    var hex = Substring(value)
-                    if let colon = value.firstIndex(of: ":") {
-                        let name = String(value[..<colon])
-                        guard let b = HashAlgorithm.allCases.first(where: { $0.name == name }) else {
-                            throw UsageError("--pcr10 '\(value)': unknown bank '\(name)'")
-                        }
-                        bank = b
-                        hex = value[value.index(after: colon)...]
-                    }
-                    guard let bytes = Hex.decode(String(hex)), !bytes.isEmpty else { throw UsageError("--pcr10 '\(value)' is not hex") }
-                    if bank == nil { bank = bytes.count == 20 ? .sha1 : bytes.count == 32 ? .sha256 : nil }
-                    guard let bank, bank == .sha1 || bank == .sha256, bytes.count == bank.digestLength else {
+                    let (bank, bytes) = try Self.bankValue(value, option: "--pcr10")
+                    guard bank == .sha1 || bank == .sha256 else {
                         throw UsageError("--pcr10 '\(value)': give a sha1 (20 bytes) or sha256 (32 bytes) value")
                     }
                     expected[bank] = bytes
                 }
+                var aggregates = [HashAlgorithm: [UInt8]]()
+                for value in bootAggregate {
+                    let (bank, bytes) = try Self.bankValue(value, option: "--boot-aggregate")
+                    aggregates[bank] = bytes
+                }
+                if let tpmPCRs {
+                    let read = try Self.bootAggregates(sysfs: tpmPCRs)
+                    aggregates.merge(read) { given, _ in given }
+                }
+                let context = JudgeContext(bootAggregates: aggregates, requiresBootAggregate: !aggregates.isEmpty)
                 let mode: PCRExtendMode
                 switch extendMode {
                 case "per-bank": mode = .perBankTemplateHash
@@ -72,21 +77,72 @@ extension Attest {
                 let ref = try reference.load()
                 let cores = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
                 let cache = noSignatureCache ? SignatureCache(capacity: 0) : SignatureCache()
-                return (EntryJudge(reference: ref, cache: cache), mode, max(1, jobs ?? cores), expected)
+                return (EntryJudge(reference: ref, cache: cache), mode, max(1, jobs ?? cores), expected, context)
             }
             var passedAll = true
             for round in 1...rounds {
-                if !(try checkOnce(judge: judge, mode: mode, threads: threads, expected: expected, round: round)) { passedAll = false }
+                if !(try checkOnce(judge: judge, context: context, mode: mode, threads: threads, expected: expected, round: round)) {
+                    passedAll = false
+                }
             }
             if !passedAll { throw Exit.someFailed }
         }
 
+        /// `BANK:HEX`, or `HEX` with the bank told by its length (sha1 or sha256).
+        static func bankValue(_ value: String, option: String) throws -> (HashAlgorithm, [UInt8]) {
+            var bank: HashAlgorithm?
+            var hex = Substring(value)
+            if let colon = value.firstIndex(of: ":") {
+                let name = String(value[..<colon])
+                guard let b = HashAlgorithm.allCases.first(where: { $0.name == name }) else {
+                    throw UsageError("\(option) '\(value)': unknown bank '\(name)'")
+                }
+                bank = b
+                hex = value[value.index(after: colon)...]
+            }
+            guard let bytes = Hex.decode(String(hex)), !bytes.isEmpty else { throw UsageError("\(option) '\(value)' is not hex") }
+            if bank == nil { bank = bytes.count == 20 ? .sha1 : bytes.count == 32 ? .sha256 : nil }
+            guard let bank else { throw UsageError("\(option) '\(value)': \(bytes.count) bytes; name the bank (BANK:HEX)") }
+            guard bytes.count == bank.digestLength else {
+                throw UsageError("\(option) '\(value)': \(bytes.count) bytes, but a \(bank.name) value has \(bank.digestLength)")
+            }
+            return (bank, bytes)
+        }
+
+        /// The boot aggregate of every bank whose PCRs 0-9 (0-7 for sha1) a
+        /// TPM's sysfs directory exposes (`pcr-<bank>/<n>`, upper-case hex).
+        static func bootAggregates(sysfs directory: String) throws -> [HashAlgorithm: [UInt8]] {
+            var out = [HashAlgorithm: [UInt8]]()
+            var problems = [String]()
+            for bank in HashAlgorithm.allCases {
+                let bankDirectory = "\(directory)/pcr-\(bank.name)"
+                guard access(bankDirectory, F_OK) == 0 else { continue }
+                var values = [UInt32: [UInt8]]()
+                for pcr in BootAggregate.pcrIndices(for: bank) {
+                    let file = "\(bankDirectory)/\(pcr)"
+                    let text = String(String(decoding: try FileBytes.read(file, limit: 1024), as: UTF8.self).filter { !$0.isWhitespace })
+                    guard let value = Hex.decode(text.lowercased()), value.count == bank.digestLength else {
+                        throw UsageError("\(file): not a \(bank.name) PCR value ('\(text.prefix(80))')")
+                    }
+                    values[pcr] = value
+                }
+                do { out[bank] = try BootAggregate.compute(bank: bank, pcrValues: values, using: IMALogHashing()) } catch {
+                    problems.append("\(bank.name): \(error)")
+                }
+            }
+            guard !out.isEmpty else {
+                let why = problems.isEmpty ? "no pcr-sha1/ or pcr-sha256/ directory" : problems.joined(separator: "; ")
+                throw UsageError("--tpm-pcrs \(directory): no PCR 0-9 values to check boot_aggregate with (\(why))")
+            }
+            return out
+        }
+
         /// One pass over the log; prints its result and tells whether it passed.
-        private func checkOnce(judge: EntryJudge, mode: PCRExtendMode, threads: Int, expected: [HashAlgorithm: [UInt8]],
-                               round: Int) throws -> Bool {
+        private func checkOnce(judge: EntryJudge, context: JudgeContext, mode: PCRExtendMode, threads: Int,
+                               expected: [HashAlgorithm: [UInt8]], round: Int) throws -> Bool {
             var checker: LogChecker
             do {
-                checker = try LogChecker(judge: judge, context: JudgeContext(), banks: [.sha1, .sha256], mode: mode, jobs: threads)
+                checker = try LogChecker(judge: judge, context: context, banks: [.sha1, .sha256], mode: mode, jobs: threads)
             } catch {
                 throw UsageError("\(error)")
             }

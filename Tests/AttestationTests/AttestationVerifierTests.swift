@@ -270,10 +270,23 @@ final class AttestationVerifierTests: XCTestCase {
         XCTAssertPasses(incremental.verdict)
         XCTAssertEqual(incremental.verdict.log?.firstEntry, 6)
         XCTAssertEqual(incremental.verdict.log?.judgedEntries, 2)
+        // The whole log again in the same boot: the head the state covers is
+        // skipped, only the new entries are judged (issue 13: --state is incremental).
         let full = verify(node, node.evidence(nonce: nonce), nonce: nonce, previous: stored, cache: cache)
         XCTAssertPasses(full.verdict)
-        XCTAssertEqual(full.verdict.log?.judgedEntries, 8)
+        XCTAssertEqual(full.verdict.log?.firstEntry, 6)
+        XCTAssertEqual(full.verdict.log?.judgedEntries, 2)
         XCTAssertEqual(incremental.state, full.state, "both rounds end in the same state")
+        // Without the state the same evidence is judged from entry 0.
+        let fresh = verify(node, node.evidence(nonce: nonce), nonce: nonce, cache: cache)
+        XCTAssertPasses(fresh.verdict)
+        XCTAssertEqual(fresh.verdict.log?.judgedEntries, 8)
+        XCTAssertEqual(fresh.state, full.state)
+        // A whole log shorter than what this boot already verified: truncated.
+        let shortLog = node.evidence(nonce: nonce)
+        var truncated = shortLog
+        truncated.log.data = Array(shortLog.log.data.prefix(stored.nextOffset - 1))
+        XCTAssertFails(verify(node, truncated, nonce: nonce, previous: stored).verdict, .logGap)
 
         // A bad entry appears: the incremental round reports exactly what a full run does.
         node.append([.imaNG("/dev/shm/x", digest: TestLogEncoder.fakeDigest(21))])

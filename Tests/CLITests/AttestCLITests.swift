@@ -186,4 +186,60 @@ final class AttestCLITests: SwtpmCLITestCase {
         XCTAssertNotEqual(t.status, 0, t.output)
         XCTAssertTrue(t.output.contains("entry 0") && t.output.contains("log ends inside the entry"), t.output)
     }
+
+    /// A real log starts with boot_aggregate: check-log must be usable on it
+    /// without a quote (issue 13): counted as not checked by default, checked
+    /// against a TPM's sysfs PCRs or a given value, skipped with --exclude.
+    func testCheckLogOnALogWithBootAggregate() throws {
+        let keys = try KeyFixture(in: dir)
+        let a = dir.write("tree/usr/bin/a", "program a", mode: 0o755)
+        let manifest = dir.url("m.jsonl")
+        XCTAssertEqual(try signet(["sign", "--key", keys.keyPath, "--cert", keys.certPath, "--manifest", manifest, dir.url("tree")]).status, 0)
+        // PCRs 0-9 as /sys/class/tpm/tpm0 shows them (upper-case hex, one file per PCR).
+        var pcrs = [UInt32: [UInt8]]()
+        for pcr in UInt32(0)...9 {
+            pcrs[pcr] = Digester.hash(Array("pcr \(pcr)".utf8), .sha256)
+            dir.write("tpm0/pcr-sha256/\(pcr)", Hex.encode(pcrs[pcr]!).uppercased() + "\n")
+        }
+        let aggregate = try BootAggregate.compute(bank: .sha256, pcrValues: pcrs, using: IMALogHashing())
+        let boot = entry(path: "boot_aggregate", digest: aggregate)
+        let good = entry(path: "/usr/bin/a", digest: Digester.hash(try FileBytes.read(a), .sha256))
+        let log = dir.write("log.bin", boot.bytes + good.bytes)
+        let reference = ["--cert", keys.certPath, "--manifest", manifest]
+
+        let plain = try signet(["attest", "check-log", log] + reference)
+        XCTAssertEqual(plain.status, 0, plain.output)
+        XCTAssertTrue(plain.stdout.contains("boot-aggregate-not-checked 1"), plain.stdout)
+
+        let checked = try signet(["attest", "check-log", log, "--tpm-pcrs", dir.url("tpm0")] + reference)
+        XCTAssertEqual(checked.status, 0, checked.output)
+        XCTAssertTrue(checked.stdout.contains("boot-aggregate 1"), checked.stdout)
+        let given = try signet(["attest", "check-log", log, "--boot-aggregate", "sha256:\(Hex.encode(aggregate))"] + reference)
+        XCTAssertEqual(given.status, 0, given.output)
+
+        // Another boot's PCR 3: the aggregate no longer matches.
+        dir.write("tpm0/pcr-sha256/3", String(repeating: "AB", count: 32) + "\n")
+        let otherBoot = try signet(["attest", "check-log", log, "--tpm-pcrs", dir.url("tpm0")] + reference)
+        XCTAssertEqual(otherBoot.status, 1, otherBoot.output)
+        XCTAssertTrue(otherBoot.stdout.contains("FAIL entry 0") && otherBoot.stdout.contains("boot-aggregate-mismatch"), otherBoot.stdout)
+        let wrong = "sha256:" + String(repeating: "00", count: 32)
+        let wrongValue = try signet(["attest", "check-log", log, "--boot-aggregate", wrong] + reference)
+        XCTAssertEqual(wrongValue.status, 1, wrongValue.output)
+        XCTAssertTrue(wrongValue.stdout.contains("boot-aggregate-mismatch"), wrongValue.stdout)
+        // --exclude boot_aggregate skips it, even against a wrong value.
+        let excluded = try signet(["attest", "check-log", log, "--boot-aggregate", wrong, "--exclude", "boot_aggregate"] + reference)
+        XCTAssertEqual(excluded.status, 0, excluded.output)
+        XCTAssertTrue(excluded.stdout.contains("excluded 1"), excluded.stdout)
+
+        // Bad input names what is wrong.
+        dir.write("tpm0/pcr-sha256/4", "not hex\n")
+        let badFile = try signet(["attest", "check-log", log, "--tpm-pcrs", dir.url("tpm0")] + reference)
+        XCTAssertEqual(badFile.status, 2, badFile.output)
+        XCTAssertTrue(badFile.stderr.contains("pcr-sha256/4"), badFile.stderr)
+        let empty = try signet(["attest", "check-log", log, "--tpm-pcrs", dir.url("tree")] + reference)
+        XCTAssertEqual(empty.status, 2, empty.output)
+        XCTAssertTrue(empty.stderr.contains("no PCR 0-9 values"), empty.stderr)
+        let short = try signet(["attest", "check-log", log, "--boot-aggregate", "sha256:abcd"] + reference)
+        XCTAssertEqual(short.status, 2, short.output)
+    }
 }

@@ -9,6 +9,11 @@ public enum Acceptance: String, Sendable, Hashable, CaseIterable, Codable {
     case excluded
     /// `boot_aggregate` equals the aggregate of the quoted PCRs 0-9.
     case bootAggregate = "boot-aggregate"
+    /// `boot_aggregate` in a check without PCR 0-9 values (`attest check-log`
+    /// without `--boot-aggregate` or `--tpm-pcrs`): it cannot be checked, and
+    /// is counted under this name instead of failing the log. `attest verify`
+    /// and the service always check it against the quote.
+    case bootAggregateNotChecked = "boot-aggregate-not-checked"
     /// A key measurement (KEY_CHECK) of a trusted certificate or known key digest.
     case trustedKey = "trusted-key"
     /// A key measurement for a keyring the reference ignores.

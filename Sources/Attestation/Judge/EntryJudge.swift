@@ -18,7 +18,8 @@ import Signing
 ///    with other digests (`digest-mismatch`), the signature is bad or its key
 ///    unknown, or the file is simply unsigned and unlisted.
 ///
-/// `boot_aggregate` is checked against the quoted PCRs (`JudgeContext`), and
+/// `boot_aggregate` is checked against the quoted PCRs (`JudgeContext`) unless
+/// an exclude pattern names it, and
 /// `ima-buf` measurements as keys (KEY_CHECK: the certificate must be
 /// trusted), the kernel's `kernel_version`, or named buffers. The judge is
 /// a value: share one across threads; verified signatures go to `cache`.
@@ -85,6 +86,7 @@ public struct EntryJudge: Sendable {
             return judgeBuffer(entry, name: name, context: context)
         }
         if name.withUnsafeBytes(Self.isBootAggregate) {
+            if !reference.excludes.isEmpty, reference.isExcluded(name) { return .accepted(.excluded) }
             return judgeBootAggregate(entry, context: context)
         }
         return judgeFile(entry, path: FilePath(bytes: name))
@@ -101,6 +103,7 @@ public struct EntryJudge: Sendable {
             return reject(entry, .malformedEntry, "boot_aggregate has no digest of a known algorithm")
         }
         guard let expected = context.bootAggregates[algorithm] else {
+            if !context.requiresBootAggregate && context.bootAggregates.isEmpty { return .accepted(.bootAggregateNotChecked) }
             let pcrs = BootAggregate.pcrIndices(for: algorithm)
             return reject(entry, .bootAggregateUnverifiable,
                           "boot_aggregate is \(algorithm); the quote does not cover \(algorithm) PCRs \(pcrs.lowerBound)-\(pcrs.upperBound)")

@@ -11,11 +11,17 @@ public struct JudgeContext: Sendable {
     public var kernelRelease: String?
     /// The PCR IMA extends and the verifier replays (10).
     public var imaPCR: UInt32
+    /// Whether a `boot_aggregate` whose bank has no value in `bootAggregates`
+    /// fails (`boot-aggregate-unverifiable`, always with a quote) or is only
+    /// counted as not checked (an offline check that was given no PCR 0-9 values).
+    public var requiresBootAggregate: Bool
 
-    public init(bootAggregates: [HashAlgorithm: [UInt8]] = [:], kernelRelease: String? = nil, imaPCR: UInt32 = 10) {
+    public init(bootAggregates: [HashAlgorithm: [UInt8]] = [:], kernelRelease: String? = nil, imaPCR: UInt32 = 10,
+                requiresBootAggregate: Bool = true) {
         self.bootAggregates = bootAggregates
         self.kernelRelease = kernelRelease
         self.imaPCR = imaPCR
+        self.requiresBootAggregate = requiresBootAggregate
     }
 
     /// The boot aggregate of every bank for which `pcrs` holds all the PCRs

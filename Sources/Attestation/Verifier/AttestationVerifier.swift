@@ -99,7 +99,7 @@ public struct AttestationVerifier: Sendable {
         // 3. Where the log starts.
         let log = evidence.log
         let banks = imaValues.keys.sorted { $0.rawValue < $1.rawValue }
-        let start: (mode: PCRExtendMode, checkpoint: MeasurementLogCheckpoint?)
+        let start: ReplayStart
         switch Self.startReplay(log: log, transition: transition, previous: previous, expectations: expectations,
                                 banks: banks, kernelRelease: evidence.node.kernelRelease) {
         case .success(let s): start = s
@@ -110,7 +110,9 @@ public struct AttestationVerifier: Sendable {
         // 4 and 5. Replay and judge: the one engine of check-log and the service.
         let context = JudgeContext(bootAggregates: JudgeContext.bootAggregates(from: quote.pcrs, using: hashing),
                                    kernelRelease: evidence.node.kernelRelease, imaPCR: expectations.imaPCR)
-        var summary = Verdict.LogSummary(firstEntry: log.start.entryIndex, judgedEntries: 0, verifiedThrough: nil,
+        let firstEntry = start.checkpoint?.position.entryIndex ?? log.start.entryIndex
+        let firstOffset = start.checkpoint?.position.byteOffset ?? log.start.byteOffset
+        var summary = Verdict.LogSummary(firstEntry: firstEntry, judgedEntries: 0, verifiedThrough: nil,
                                          unjudgedTrailingBytes: 0, acceptances: [:])
         var checker: LogChecker
         do {
@@ -122,7 +124,7 @@ public struct AttestationVerifier: Sendable {
         }
         var logProblem: VerdictReason?
         do {
-            try checker.append(log.data)
+            try checker.append(log.data[(log.data.startIndex + start.skippedBytes)...])
             try checker.finish()
         } catch {
             logProblem = Self.reason(for: error)
@@ -136,13 +138,13 @@ public struct AttestationVerifier: Sendable {
             let quoted = banks.map { "\($0): \(Hex.encode(imaValues[$0]!))" }.joined(separator: ", ")
             return fail(VerdictReason(
                 code: .logDoesNotMatchQuote,
-                message: "replaying the \(summary.judgedEntries) entries from entry \(log.start.entryIndex) never gives the quoted PCR \(target.pcrIndex) "
+                message: "replaying the \(summary.judgedEntries) entries from entry \(firstEntry) never gives the quoted PCR \(target.pcrIndex) "
                     + "(\(quoted)); after the last entry it is \(computed): entries were edited, removed, reordered or forged",
                 entryIndex: checker.replayedThrough.entryIndex))
         }
 
         summary.verifiedThrough = checker.replayedThrough.entryIndex
-        summary.unjudgedTrailingBytes = max(0, log.data.count - (checker.replayedThrough.byteOffset - log.start.byteOffset))
+        summary.unjudgedTrailingBytes = max(0, log.data.count - (checker.replayedThrough.byteOffset - firstOffset) - start.skippedBytes)
         verdict.log = summary
         verdict.entryFailures = checker.summary.failures
         let failureCount = checker.summary.failureCount
@@ -158,26 +160,54 @@ public struct AttestationVerifier: Sendable {
 
     // MARK: - Steps
 
-    /// Where this round's replay starts: from zeros at entry 0, or from the
-    /// previous round's checkpoint; and the extend mode.
+    /// Where this round's replay starts: the extend mode, the checkpoint to
+    /// resume from (nil: from zeros at entry 0), and how many bytes at the
+    /// head of the sent log the previous round already verified.
+    struct ReplayStart {
+        var mode: PCRExtendMode
+        var checkpoint: MeasurementLogCheckpoint?
+        var skippedBytes = 0
+    }
+
+    /// Where this round's replay starts. A log from entry 0 after a reboot or
+    /// without a previous round is replayed and judged whole. A log in the
+    /// same boot as the previous round resumes from its checkpoint, whether
+    /// the node sent only the new entries (from `nextEntry`) or the whole log
+    /// again: then the head up to `nextOffset` is skipped, not re-judged. The
+    /// skipped bytes need no check of their own: the replay from the
+    /// checkpoint's PCR values (verified against the previous quote) must
+    /// still reach this round's quote, so entries not bound to the same chain
+    /// cannot pass.
     private static func startReplay(log: Evidence.Log, transition: ClockCheck.Transition, previous: AttestationState?,
                                      expectations: AttestationExpectations, banks: [HashAlgorithm], kernelRelease: String)
-        -> Result<(mode: PCRExtendMode, checkpoint: MeasurementLogCheckpoint?), VerdictReason> {
+        -> Result<ReplayStart, VerdictReason> {
         let start = log.start
-        if start.entryIndex == 0 {
-            return .success((expectations.extendMode ?? defaultExtendMode(kernelRelease: kernelRelease), nil))
+        let sameBoot = transition == .sameBoot || transition == .resumed
+        if start.entryIndex == 0 && !(sameBoot && (previous?.nextEntry ?? 0) > 0) {
+            return .success(ReplayStart(mode: expectations.extendMode ?? defaultExtendMode(kernelRelease: kernelRelease)))
         }
-        guard let previous, transition == .sameBoot || transition == .resumed else {
+        guard let previous, sameBoot else {
             let why = transition == .reboot ? "the node rebooted (resetCount grew)" : "there is no previous round"
             return .failure(VerdictReason(code: .logNotFromStart,
                                           message: "the log starts at entry \(start.entryIndex), but \(why): send it from entry 0",
                                           entryIndex: start.entryIndex, offset: start.byteOffset))
         }
-        guard start.entryIndex == previous.nextEntry, start.byteOffset == previous.nextOffset else {
-            return .failure(VerdictReason(
-                code: .logGap,
-                message: "the log starts at entry \(start.entryIndex) (byte \(start.byteOffset)); the last round verified up to entry \(previous.nextEntry) (byte \(previous.nextOffset))",
-                entryIndex: start.entryIndex, offset: start.byteOffset))
+        var skipped = 0
+        if start.entryIndex == 0 {
+            guard log.data.count >= previous.nextOffset else {
+                return .failure(VerdictReason(
+                    code: .logGap,
+                    message: "the log from entry 0 has \(log.data.count) bytes; the last round of this boot verified \(previous.nextOffset) bytes (up to entry \(previous.nextEntry)): a log never shrinks within a boot",
+                    entryIndex: 0, offset: log.data.count))
+            }
+            skipped = previous.nextOffset
+        } else {
+            guard start.entryIndex == previous.nextEntry, start.byteOffset == previous.nextOffset else {
+                return .failure(VerdictReason(
+                    code: .logGap,
+                    message: "the log starts at entry \(start.entryIndex) (byte \(start.byteOffset)); the last round verified up to entry \(previous.nextEntry) (byte \(previous.nextOffset))",
+                    entryIndex: start.entryIndex, offset: start.byteOffset))
+            }
         }
         let order = log.byteOrder == .littleEndian ? "little-endian" : "big-endian"
         guard previous.templateDigestAlgorithm == log.templateDigestAlgorithm.name, previous.byteOrder == order else {
@@ -193,7 +223,7 @@ public struct AttestationVerifier: Sendable {
                                           message: "the state has no \(missing.map(\.name).joined(separator: ", ")) values to resume from: send the log from entry 0"))
         }
         let mode: PCRExtendMode = previous.extendMode == AttestationState.name(of: .paddedSHA1) ? .paddedSHA1 : .perBankTemplateHash
-        return .success((mode, checkpoint))
+        return .success(ReplayStart(mode: mode, checkpoint: checkpoint, skippedBytes: skipped))
     }
 
     /// Linux 5.8 (commit 1ea973df6e21) extends each bank with its own template
