@@ -71,7 +71,7 @@ extension Attest {
                 }
                 let ref = try reference.load()
                 return (parsed, AttestationExpectations(nonce: nonceBytes, attestationKey: akExpectation, requiredSelection: selection),
-                        previous, AttestationVerifier(reference: ref))
+                        previous, AttestationVerifier(reference: ref, jobs: Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))))
             }
             let result = verifier.verify(parsed, expecting: expectations, previous: previous)
             if json {

@@ -110,10 +110,3 @@ final class LogDifferentialTests: XCTestCase {
         XCTAssertGreaterThan(corrupted, 100, "the corrupted share must be exercised")
     }
 }
-
-/// Draws as the differential cases need them (modulo, so a printed seed replays the same case).
-private extension SeededGenerator {
-    mutating func int(_ range: ClosedRange<Int>) -> Int { range.lowerBound + Int(next() % UInt64(range.count)) }
-    mutating func bytes(_ n: Int) -> [UInt8] { (0..<n).map { _ in UInt8(truncatingIfNeeded: next()) } }
-    mutating func chance(_ percent: Int) -> Bool { int(0...99) < percent }
-}

@@ -11,3 +11,10 @@ public struct SeededGenerator: RandomNumberGenerator {
         return z ^ (z >> 31)
     }
 }
+
+/// Draws as the differential cases need them (modulo, so a printed seed replays the same case).
+extension SeededGenerator {
+    public mutating func int(_ range: ClosedRange<Int>) -> Int { range.lowerBound + Int(next() % UInt64(range.count)) }
+    public mutating func bytes(_ n: Int) -> [UInt8] { (0..<n).map { _ in UInt8(truncatingIfNeeded: next()) } }
+    public mutating func chance(_ percent: Int) -> Bool { int(0...99) < percent }
+}

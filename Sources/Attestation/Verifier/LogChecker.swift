@@ -120,6 +120,15 @@ public struct LogChecker {
                 banks: [HashAlgorithm] = [.sha1, .sha256], mode: PCRExtendMode = .perBankTemplateHash,
                 resumingFrom checkpoint: MeasurementLogCheckpoint? = nil, stopAt target: PCRTarget? = nil,
                 jobs: Int = 1, batchSize: Int = 4096, maxStoredFailures: Int = 1000) throws(LogCheckError) {
+        try self.init(judge: judge, context: context, options: options, banks: banks, mode: mode, resumingFrom: checkpoint,
+                      stopAt: target, jobs: jobs, batchSize: batchSize, maxStoredFailures: maxStoredFailures, allowingInPlace: true)
+    }
+
+    /// The same, and with `allowingInPlace: false` the general path even
+    /// where the in-place path could run (for the differential test).
+    init(judge: EntryJudge, context: JudgeContext, options: MeasurementLogOptions, banks: [HashAlgorithm], mode: PCRExtendMode,
+         resumingFrom checkpoint: MeasurementLogCheckpoint?, stopAt target: PCRTarget?, jobs: Int, batchSize: Int,
+         maxStoredFailures: Int, allowingInPlace: Bool) throws(LogCheckError) {
         self.judge = judge
         self.context = context
         self.jobs = max(1, jobs)
@@ -148,7 +157,7 @@ public struct LogChecker {
             }
             start = MeasurementLogCheckpoint(position: checkpoint.position, pcrValues: values)
         }
-        if options.byteOrder == .littleEndian, options.templateDigestAlgorithm == .sha1, mode == .perBankTemplateHash,
+        if allowingInPlace, options.byteOrder == .littleEndian, options.templateDigestAlgorithm == .sha1, mode == .perBankTemplateHash,
            options.maxPCRIndex < 1024, !banks.isEmpty, banks.allSatisfy({ $0 == .sha1 || $0 == .sha256 }) {
             fast = FastPath(batchSize: self.batchSize, banks: banks, maxPCRIndex: options.maxPCRIndex, start: start,
                             options: options)
@@ -180,6 +189,9 @@ public struct LogChecker {
         if let fast { return fast.checkpoint(at: replayedThrough) }
         return general!.replay.checkpoint
     }
+
+    /// Whether this checker runs the in-place path (else the general one).
+    public var isInPlace: Bool { fast != nil }
 
     /// Whether the check is over: stopped on a problem, or at the target.
     public var stopped: Bool { summary.problem != nil || reachedTarget }
