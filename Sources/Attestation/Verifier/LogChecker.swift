@@ -125,8 +125,9 @@ public struct LogChecker {
     }
 
     /// The same, and with `allowingInPlace: false` the general path even
-    /// where the in-place path could run (for the differential test).
-    init(judge: EntryJudge, context: JudgeContext, options: MeasurementLogOptions, banks: [HashAlgorithm], mode: PCRExtendMode,
+    /// where the in-place path could run: for the differential test and the
+    /// `FuzzLogEngines` target, which hold both paths to `SequentialLogCheck`.
+    public init(judge: EntryJudge, context: JudgeContext, options: MeasurementLogOptions, banks: [HashAlgorithm], mode: PCRExtendMode,
          resumingFrom checkpoint: MeasurementLogCheckpoint?, stopAt target: PCRTarget?, jobs: Int, batchSize: Int,
          maxStoredFailures: Int, allowingInPlace: Bool) throws(LogCheckError) {
         self.judge = judge
