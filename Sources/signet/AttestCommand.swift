@@ -47,9 +47,13 @@ extension Attest {
         @Option(help: ArgumentHelp("State file of this node: read if present, written after a pass.", valueName: "file")) var state: String?
         @OptionGroup var reference: ReferenceOptions
         @Flag(help: "Print the verdict as JSON.") var json = false
+        @Option(help: ArgumentHelp("Decode and verify the evidence this many times in one process, sharing the verified-signature cache, and print each round's rate (what the verifier service does per request; the reference is loaded once).", valueName: "n"))
+        var rounds = 1
+        @Flag(help: "Verify every signature every time (no verified-signature cache).") var noSignatureCache = false
 
         func run() throws {
-            let (parsed, expectations, previous, verifier): (Evidence, AttestationExpectations, AttestationState?, AttestationVerifier) = try reportingErrors {
+            guard rounds >= 1 else { throw ValidationError("--rounds must be at least 1") }
+            let (evidenceBytes, parsed, expectations, previous, verifier): ([UInt8], Evidence, AttestationExpectations, AttestationState?, AttestationVerifier) = try reportingErrors {
                 guard let nonceBytes = Hex.decode(nonce), !nonceBytes.isEmpty else { throw UsageError("--nonce must be hex, not '\(nonce)'") }
                 let akBytes = try FileBytes.read(ak)
                 let akExpectation: AttestationExpectations.AttestationKey
@@ -70,10 +74,24 @@ extension Attest {
                     }
                 }
                 let ref = try reference.load()
-                return (parsed, AttestationExpectations(nonce: nonceBytes, attestationKey: akExpectation, requiredSelection: selection),
-                        previous, AttestationVerifier(reference: ref, jobs: Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))))
+                let cache = noSignatureCache ? SignatureCache(capacity: 0) : SignatureCache()
+                return (evidenceBytes, parsed,
+                        AttestationExpectations(nonce: nonceBytes, attestationKey: akExpectation, requiredSelection: selection),
+                        previous, AttestationVerifier(reference: ref, cache: cache, jobs: Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))))
             }
-            let result = verifier.verify(parsed, expecting: expectations, previous: previous)
+            var result = verifier.verify(parsed, expecting: expectations, previous: previous)
+            if rounds > 1 {
+                // Round 1 above; each later round decodes the evidence again, as the service does per request.
+                for round in 2...rounds {
+                    let start = CheckLog.now()
+                    guard let again = try? Evidence.decode(evidenceBytes) else { throw Exit.someFailed }
+                    result = verifier.verify(again, expecting: expectations, previous: previous)
+                    let seconds = max(CheckLog.now() - start, 1e-9)
+                    let entries = result.verdict.log?.judgedEntries ?? 0
+                    Console.out("round \(round) \(result.verdict.passed ? "pass" : "FAIL"): \(entries) entries decoded and verified in "
+                                + "\(fixed(seconds, 3))s (\(fixed(Double(entries) / seconds, 0)) entries/s)")
+                }
+            }
             if json {
                 Console.write(1, String(decoding: result.verdict.jsonReport(), as: UTF8.self) + "\n")
             } else {

@@ -217,7 +217,7 @@ extension Attest {
             return passed
         }
 
-        private static func now() -> Double {
+        static func now() -> Double {
             var ts = timespec()
             clock_gettime(CLOCK_MONOTONIC, &ts)
             return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
