@@ -84,6 +84,17 @@ final class AttestCLITests: SwtpmCLITestCase {
         // Without the state, an incremental log cannot be replayed from zero: refused, never a pass.
         let stateless = try signet(["attest", "verify", dir.url("e2.json"), "--nonce", nonce2, "--ak", "\(agent)/ak.pem"] + reference)
         XCTAssertEqual(stateless.status, 1, stateless.output)
+        // The whole log again, with the state: still only the new entry is judged (issue 13:
+        // the help says so); --rounds repeats decode + verify in one process.
+        let nonce3 = "1a1b1c1d1e1f20212223"
+        let q3 = try signet(["agent", "quote", "--tcti", swtpm.tcti, "--ak", agent, "--nonce", nonce3, "--log", log, "--out", dir.url("e3.json")])
+        XCTAssertEqual(q3.status, 0, q3.output)
+        let v3 = try signet(["attest", "verify", dir.url("e3.json"), "--nonce", nonce3, "--ak", "\(agent)/ak.pem", "--state", state,
+                             "--rounds", "2"] + reference)
+        XCTAssertEqual(v3.status, 1, v3.output)
+        XCTAssertTrue(v3.stdout.contains("/tmp/dropper"), v3.stdout)
+        XCTAssertFalse(v3.stdout.contains("/usr/bin/a"), "the head the state covers is not judged again: \(v3.stdout)")
+        XCTAssertTrue(v3.stdout.contains("round 2 FAIL: 1 entries decoded and verified"), v3.stdout)
         // The operator excludes /tmp: the same round passes.
         let excluded = try signet(["attest", "verify", dir.url("e2.json"), "--nonce", nonce2, "--ak", "\(agent)/ak.pem", "--state", state, "--exclude", "/tmp/*"] + reference)
         XCTAssertEqual(excluded.status, 0, excluded.output)
