@@ -15,7 +15,12 @@ extension VerifierCore {
         }
         let ekBytes = try Base64.field(request.endorsementKey, "ek_public", limit: 4096)
         let akBytes = try Base64.field(request.attestationKey, "ak_public", limit: 4096)
-        let ekCertificate = try request.endorsementCertificate.map { try Base64.field($0, "ek_certificate", limit: 16384) }
+        let ekCertificate = try request.endorsementCertificate.map {
+            try Base64.field($0, "ek_certificate", limit: configuration.maxEKCertificateBytes)
+        }
+        if let ekCertificate, ekCertificate.count > configuration.maxEKCertificateBytes {
+            throw ServiceError.badRequest("too-large", "ek_certificate is larger than \(configuration.maxEKCertificateBytes) bytes", field: "ek_certificate")
+        }
         let ek: TPMPublic, ak: TPMPublic
         do { ek = try TPMPublic(tpm2bPublic: ekBytes) } catch {
             throw ServiceError.badRequest("bad-ek", "ek_public is not a TPM2B_PUBLIC: \(error)", field: "ek_public")
@@ -39,13 +44,27 @@ extension VerifierCore {
         let id = Hex.encode(SecureRandom.bytes(16))
         let created = now()
         let expires = created + configuration.enrollmentLifetimeMs
-        try withConnection { c in
+        try transaction { c in
+            // One enrolment at a time decides on the caps (SQLite: BEGIN IMMEDIATE already serializes writers).
+            if database.dialect == .postgres { try c.query("LOCK TABLE enrollments IN SHARE ROW EXCLUSIVE MODE", []) }
             // A node id already enrolled with another EK is a different machine claiming it.
             if let existing = try c.query("SELECT ek_public FROM nodes WHERE id = $1", [.text(request.nodeID)]).first,
                try existing.blob("ek_public") != ekBytes {
                 throw ServiceError.conflict("node-id-taken", "node '\(request.nodeID)' is enrolled with another endorsement key")
             }
             try c.query("DELETE FROM enrollments WHERE expires_at < $1", [.integer(created)])
+            // At most maxPendingEnrollmentsPerNode per node id (the newest replace the oldest), and at
+            // most maxPendingEnrollments in all.
+            let pending = try c.query("SELECT id FROM enrollments WHERE node_id = $1 ORDER BY created_at, id",
+                                      [.text(request.nodeID)]).map { try $0.text("id") }
+            let replaced = max(0, pending.count - configuration.maxPendingEnrollmentsPerNode + 1)
+            for old in pending.prefix(replaced) { try c.query("DELETE FROM enrollments WHERE id = $1", [.text(old)]) }
+            if replaced == 0, let row = try c.query("SELECT COUNT(*) AS n FROM enrollments", []).first,
+               try row.integer("n") >= Int64(configuration.maxPendingEnrollments) {
+                throw ServiceError(503, "enrollment-capacity",
+                                   "\(configuration.maxPendingEnrollments) enrolments are pending, the most this verifier keeps; retry later",
+                                   retryAfterSeconds: 30)
+            }
             try c.query("""
                 INSERT INTO enrollments (id, node_id, ek_public, ek_certificate, ak_public, credential_sha256, created_at, expires_at)
                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)

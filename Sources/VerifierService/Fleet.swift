@@ -46,7 +46,7 @@ extension VerifierCore {
 
     /// Records `stale` for nodes silent past the threshold (one webhook event each). Several
     /// verifiers may sweep at once: the conditional UPDATE lets exactly one record each change.
-    /// Also drops expired nonces, verdicts past the retention (never a node's newest), and
+    /// Also drops expired nonces and enrolment challenges, verdicts past the retention (never a node's newest), and
     /// webhook deliveries finished a week ago.
     @discardableResult
     public func sweepStale() throws -> Int {
@@ -67,6 +67,7 @@ extension VerifierCore {
                                                        at: at, round: nil, firstFailure: n.firstFailure), on: c)
             }
             try c.query("DELETE FROM nonces WHERE expires_at < $1", [.integer(at - configuration.nonceLifetimeMs)])
+            try c.query("DELETE FROM enrollments WHERE expires_at < $1", [.integer(at)])
             if configuration.historyRetentionMs > 0 {
                 try c.query("""
                     DELETE FROM attestations WHERE verified_at < $1

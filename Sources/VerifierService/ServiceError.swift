@@ -5,10 +5,13 @@ import VerifierAPI
 public struct ServiceError: Error, Sendable, CustomStringConvertible {
     public let status: Int
     public let error: APIError
+    /// Sent as `Retry-After` (seconds) with 429 and 503.
+    public var retryAfterSeconds: Int?
 
-    public init(_ status: Int, _ code: String, _ message: String, field: String? = nil) {
+    public init(_ status: Int, _ code: String, _ message: String, field: String? = nil, retryAfterSeconds: Int? = nil) {
         self.status = status
         self.error = APIError(code: code, message: message, field: field)
+        self.retryAfterSeconds = retryAfterSeconds
     }
 
     public var description: String { "HTTP \(status) \(error)" }
@@ -19,4 +22,7 @@ public struct ServiceError: Error, Sendable, CustomStringConvertible {
     static func notFound(_ what: String) -> ServiceError { .init(404, "not-found", what) }
     static func conflict(_ code: String, _ message: String) -> ServiceError { .init(409, code, message) }
     static func unavailable(_ message: String) -> ServiceError { .init(503, "database-unavailable", message) }
+    static func bodyTooLarge(_ limit: Int, length: Int? = nil) -> ServiceError {
+        .init(413, "body-too-large", "the request body\(length.map { " (\($0) bytes)" } ?? "") is larger than \(limit) bytes")
+    }
 }

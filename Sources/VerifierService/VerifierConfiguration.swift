@@ -28,8 +28,22 @@ public struct VerifierConfiguration: Sendable {
     /// Verdicts older than this are deleted by the sweeper (ms; 0 keeps them forever). A node's
     /// newest verdict is always kept.
     public var historyRetentionMs: Int64 = 90 * 86_400_000
-    /// Largest request body (bytes): evidence carries the log.
+    /// Largest request body (bytes): evidence carries the log. Also bounds reference uploads.
     public var maxBodyBytes: Int = 64 << 20
+    /// Largest body of an enrolment request (bytes), refused with 413 before it is read.
+    public var maxEnrollmentBodyBytes: Int = 64 << 10
+    /// Largest body of a nonce, activation or group request (bytes).
+    public var maxSmallBodyBytes: Int = 4 << 10
+    /// Largest EK certificate an enrolment may carry (bytes, DER or PEM).
+    public var maxEKCertificateBytes: Int = 8 << 10
+    /// Pending (unanswered) enrolments kept per node id: a new one replaces the oldest.
+    public var maxPendingEnrollmentsPerNode: Int = 2
+    /// Pending enrolments kept in total: past it, enrolment answers 503 until some expire or are answered.
+    public var maxPendingEnrollments: Int = 10_000
+    /// Enrolment requests admitted per second, all clients together (0: no limit); bursts of 5 s worth.
+    public var enrollmentRate: Double = 20
+    /// Enrolment requests admitted per second from one client address (IPv6: one /64; 0: no limit).
+    public var enrollmentRatePerClient: Double = 2
 
     /// Fault injection for the crash tests: sleep this long between verifying a round and
     /// storing it, so a test can kill the process mid-round. Zero in production.

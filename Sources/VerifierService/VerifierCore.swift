@@ -55,6 +55,16 @@ public final class VerifierCore: Sendable {
         return node
     }
 
+    /// Checks a node's bearer token before its request body is read (401 as `authenticatedNode`).
+    /// The operation re-checks it in its own statements, so a token replaced meanwhile still fails.
+    public func authenticateNode(_ nodeID: String, token: [UInt8]?) throws {
+        guard Identifier.isValid(nodeID), let token else { throw ServiceError.unauthorized }
+        let expected = try withConnection { c in
+            try c.query("SELECT token_sha256 FROM nodes WHERE id = $1", [.text(nodeID)]).first.map { try $0.blob("token_sha256") }
+        }
+        guard let expected, constantTimeEqual(Digester.hash(token, .sha256), expected) else { throw ServiceError.unauthorized }
+    }
+
     /// Checks the admin bearer token.
     public func authenticateAdmin(token: [UInt8]?) throws {
         guard let expected = configuration.adminTokenSHA256, let token,

@@ -40,7 +40,7 @@ public enum VerifierServer {
         let head = TimeAmount.milliseconds(Int64(options.headTimeout * 1000))
         let whole = TimeAmount.milliseconds(Int64(options.requestTimeout * 1000))
         let http1 = HTTP1Channel.Configuration(
-            additionalChannelHandlers: [RequestDeadlineHandler(headTimeout: head, requestTimeout: whole)])
+            additionalChannelHandlers: [RequestDeadlineHandler(headTimeout: head, requestTimeout: whole), CloseAfterRefusalHandler()])
         var server: HTTPServerBuilder = .http1(configuration: http1)
         if let certFile = options.tlsCertificateFile, let keyFile = options.tlsKeyFile {
             let chain = try NIOSSLCertificate.fromPEMFile(certFile).map { NIOSSLCertificateSource.certificate($0) }
@@ -80,10 +80,28 @@ public enum VerifierServer {
         try? await pool.shutdownGracefully()
     }
 
+    /// What a request must pass, from its head alone, before its body is read.
+    enum Gate: Sendable {
+        /// Nothing (health, metrics).
+        case open
+        /// The enrolment rate limits (per client address and in total).
+        case enrolment
+        /// Anyone may try: the body is small and bounded (activation: the enrolment id is the secret).
+        case bounded
+        /// The node's bearer token, checked against the database.
+        case node(String)
+        /// The admin bearer token.
+        case admin
+    }
+
     /// The routes. Exposed for in-process tests.
-    public static func router(core: VerifierCore, pool: NIOThreadPool) -> Router<BasicRequestContext> {
-        let router = Router()
-        let limit = core.configuration.maxBodyBytes
+    public static func router(core: VerifierCore, pool: NIOThreadPool) -> Router<VerifierRequestContext> {
+        let router = Router(context: VerifierRequestContext.self)
+        let configuration = core.configuration
+        let evidenceLimit = configuration.maxBodyBytes
+        let enrolmentLimit = configuration.maxEnrollmentBodyBytes
+        let small = configuration.maxSmallBodyBytes
+        let limiter = EnrollmentLimiter(rate: configuration.enrollmentRate, perClient: configuration.enrollmentRatePerClient)
 
         router.get(RouterPath(APIPath.health)) { _, _ in Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "ok\n"))) }
         router.get(RouterPath(APIPath.metrics)) { _, _ in
@@ -91,24 +109,29 @@ public enum VerifierServer {
             headers[.contentType] = "text/plain; version=0.0.4"
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: core.metrics.render())))
         }
-        router.post("/v1/enrollments") { request, _ in
-            await respond(request, core, pool, limit, status: .created) { body, _ in try core.enroll(try decode(body)) }
+        router.post("/v1/enrollments") { request, context in
+            await respond(request, core, pool, enrolmentLimit, gate: .enrolment, limiter: limiter, client: context.remoteAddress,
+                          status: .created) { body, _ in try core.enroll(try decode(body)) }
         }
         router.post("/v1/enrollments/:id/activate") { request, context in
             let id = context.parameters.get("id") ?? ""
-            return await respond(request, core, pool, limit) { body, _ in try core.activate(enrollmentID: id, try decode(body)) }
+            return await respond(request, core, pool, small, gate: .bounded) { body, _ in try core.activate(enrollmentID: id, try decode(body)) }
         }
         router.post("/v1/nodes/:node/nonce") { request, context in
             let node = context.parameters.get("node") ?? ""
-            return await respond(request, core, pool, limit) { body, token in try core.issueNonce(node: node, token: token, try decode(body)) }
+            return await respond(request, core, pool, small, gate: .node(node)) { body, token in
+                try core.issueNonce(node: node, token: token, try decode(body))
+            }
         }
         router.post("/v1/nodes/:node/attestations") { request, context in
             let node = context.parameters.get("node") ?? ""
-            return await respond(request, core, pool, limit) { body, token in try core.attest(node: node, token: token, evidence: body) }
+            return await respond(request, core, pool, evidenceLimit, gate: .node(node)) { body, token in
+                try core.attest(node: node, token: token, evidence: body)
+            }
         }
         router.put("/v1/nodes/:node/group") { request, context in
             let node = context.parameters.get("node") ?? ""
-            return await respond(request, core, pool, limit) { body, token in
+            return await respond(request, core, pool, small, gate: .admin) { body, token in
                 try core.authenticateAdmin(token: token)
                 let assignment: GroupAssignment = try decode(body)
                 try core.assignGroup(node: node, assignment)
@@ -117,20 +140,20 @@ public enum VerifierServer {
         }
         router.post("/v1/groups/:group/references") { request, context in
             let group = context.parameters.get("group") ?? ""
-            return await respond(request, core, pool, limit, status: .created) { body, token in
+            return await respond(request, core, pool, evidenceLimit, gate: .admin, status: .created) { body, token in
                 try core.authenticateAdmin(token: token)
                 return try core.uploadReference(group: group, try decode(body))
             }
         }
         router.get("/v1/nodes/:node/history") { request, context in
             let node = context.parameters.get("node") ?? ""
-            return await respond(request, core, pool, 0) { _, token in
+            return await respond(request, core, pool, 0, gate: .admin) { _, token in
                 try core.authenticateAdmin(token: token)
                 return try core.history(node: node)
             }
         }
         router.get(RouterPath(APIPath.fleet)) { request, _ in
-            await respond(request, core, pool, 0) { _, token in
+            await respond(request, core, pool, 0, gate: .admin) { _, token in
                 try core.authenticateAdmin(token: token)
                 return try core.fleetStatus()
             }
@@ -138,23 +161,38 @@ public enum VerifierServer {
         return router
     }
 
-    /// Collects the body (413 past `limit`), runs `work` on the pool with the bearer token,
-    /// and encodes its result or error as JSON.
+    /// Refuses from the head alone what can be refused without the body: a declared length past
+    /// `limit` (413), a missing or wrong token (401), an enrolment over its rate (429); such a
+    /// refusal closes the connection, so the body is never read. Then collects the body (413 past
+    /// `limit`, also without reading the rest), runs `work` on the pool with the bearer token, and
+    /// encodes its result or error as JSON.
     static func respond<T: Encodable & Sendable>(
-        _ request: Request, _ core: VerifierCore, _ pool: NIOThreadPool, _ limit: Int, status: HTTPResponse.Status = .ok,
+        _ request: Request, _ core: VerifierCore, _ pool: NIOThreadPool, _ limit: Int, gate: Gate,
+        limiter: EnrollmentLimiter? = nil, client: SocketAddress? = nil, status: HTTPResponse.Status = .ok,
         _ work: @escaping @Sendable ([UInt8], [UInt8]?) throws -> T
     ) async -> Response {
+        let declared = request.headers[.contentLength].flatMap(Int.init)
+        let hasBody = (declared ?? 0) > 0 || request.headers[.transferEncoding] != nil
+        var bodyRead = false
         do {
-            if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
-                throw ServiceError(413, "body-too-large", "the request body (\(length) bytes) is larger than \(limit) bytes")
+            if let declared, declared > limit { throw ServiceError.bodyTooLarge(limit, length: declared) }
+            let token = bearerToken(request)
+            switch gate {
+            case .open, .bounded: break
+            case .enrolment: try limiter?.admit(client: EnrollmentLimiter.clientKey(client?.ipAddress))
+            case .admin: try core.authenticateAdmin(token: token)
+            case .node(let node): try await pool.runIfActive { try core.authenticateNode(node, token: token) }
             }
             let bytes = try await collect(request, limit: limit)
-            let token = bearerToken(request)
+            bodyRead = true
             let result = try await pool.runIfActive { try work(bytes, token) }
             return json(status, result)
         } catch let error as ServiceError {
             if (400..<500).contains(error.status) { core.metrics.recordRefusal() }
-            return json(HTTPResponse.Status(code: error.status), error.error)
+            var headers = HTTPFields()
+            if let seconds = error.retryAfterSeconds { headers[.retryAfter] = String(seconds) }
+            if hasBody && !bodyRead { headers[.connection] = "close" }
+            return json(HTTPResponse.Status(code: error.status), error.error, headers: headers)
         } catch {
             return json(.internalServerError, APIError(code: "internal", message: "\(error)"))
         }
@@ -164,7 +202,7 @@ public enum VerifierServer {
         guard limit > 0 else { return [] }
         var buffer: ByteBuffer
         do { buffer = try await request.body.collect(upTo: limit) } catch is NIOTooManyBytesError {
-            throw ServiceError(413, "body-too-large", "the request body is larger than \(limit) bytes")
+            throw ServiceError.bodyTooLarge(limit)
         }
         return buffer.readBytes(length: buffer.readableBytes) ?? []
     }
@@ -186,13 +224,23 @@ public enum VerifierServer {
         }
     }
 
-    static func json<T: Encodable>(_ status: HTTPResponse.Status, _ value: T) -> Response {
+    static func json<T: Encodable>(_ status: HTTPResponse.Status, _ value: T, headers extra: HTTPFields = HTTPFields()) -> Response {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let bytes = (try? encoder.encode(value)).map { [UInt8]($0) } ?? Array(#"{"code":"internal","message":"encoding failed"}"#.utf8)
-        var headers = HTTPFields()
+        var headers = extra
         headers[.contentType] = "application/json"
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 }
 
+/// The request context: Hummingbird's, plus the client's address (for the enrolment rate limits).
+public struct VerifierRequestContext: RequestContext, RemoteAddressRequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public let remoteAddress: SocketAddress?
+
+    public init(source: ApplicationRequestContextSource) {
+        self.coreContext = .init(source: source)
+        self.remoteAddress = source.channel.remoteAddress
+    }
+}

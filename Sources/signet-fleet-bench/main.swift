@@ -17,6 +17,11 @@
 //           recording per-request latency. Anything but HTTP 200 with passed=true is an error
 //           (exit 1). Then /v1/fleet must show every node `pass` at round R+1.
 //   Prints a `RESULT key=value …` line for tools/bench.
+//   signet-fleet-bench rss --verifier URL --admin-token-file F --tcti T… --verifier-pid P
+//                          [--nodes 10000 --warm 200 --entries E --label NAME]
+//       The verifier's memory per enrolled node: N nodes enrol and pass round 1 (as in run (1)),
+//       then one incremental round each; VmRSS of P before, after W warm-up nodes, after N and
+//       after the round. Prints an `RSS_RESULT key=value …` line.
 //
 // Nodes on one swtpm share its PCR 10 and therefore its log: 200 nodes over 4 swtpms send
 // 4 distinct 100-entry batches per round (each batch new paths and digests), every node with
@@ -333,31 +338,22 @@ func checkPassed(_ node: Node, _ response: HTTPResponse, round: Int) throws -> A
     return r
 }
 
-// MARK: - run
+/// Boot every swtpm: boot_aggregate and batch 0 (E entries) extended into PCR 10.
+func bootLogs(_ logs: [SwtpmLog], entries: Int) throws {
+    try parallel(logs.count) { k in
+        let log = logs[k]
+        try log.append([LogEntry.bootAggregate] + LogEntry.batch(swtpm: k, batch: 0, entries: entries))
+        log.batchStart.append(LogPosition(entryIndex: 1, byteOffset: LogEntry.bootAggregate.bytes.count))
+    }
+}
 
-func run(_ o: Options) throws {
-    let base = o.required("verifier")
-    let adminToken = try String(contentsOfFile: o.required("admin-token-file"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-    let tctis = o.all("tcti")
-    guard !tctis.isEmpty else { fail("give at least one --tcti") }
-    let nodeCount = o.int("nodes", 200)
-    let rounds = o.int("rounds", 5)
-    let clients = o.int("clients", 8)
-    let entries = o.int("entries", 100)
-    let label = o.string("label") ?? "verifier"
-    let keyType = TPMKeyType.eccP256
-
-    let logs = tctis.enumerated().map { SwtpmLog(index: $0.offset, tcti: $0.element) }
-    let nodes = (0..<nodeCount).map { Node(id: "node-" + String(String(10000 + $0).dropFirst()), swtpm: $0 % tctis.count) }
-    let nodesOf = (0..<logs.count).map { k in nodes.filter { $0.swtpm == k } }
-
-    // (1) Enrol, boot, first round with the full log.
-    var t0 = monotonicSeconds()
+/// Every node of `nodesOf[k]` (k: its swtpm, one thread per swtpm) creates its own AK, enrols
+/// through the API (EnrollmentRequest → ActivateCredential → ActivationRequest) and passes round 1
+/// with its swtpm's full log.
+func enrolAndAttest(_ nodesOf: [[Node]], _ logs: [SwtpmLog], base: String, keyType: TPMKeyType) throws {
     try parallel(logs.count) { k in
         let log = logs[k]
         let api = API(base: base)
-        try log.append([LogEntry.bootAggregate] + LogEntry.batch(swtpm: k, batch: 0, entries: entries))
-        log.batchStart.append(LogPosition(entryIndex: 1, byteOffset: LogEntry.bootAggregate.bytes.count))
         let tpm = try TPMContext(tcti: log.tcti)
         let ek = try tpm.endorsementKey(keyType)
         for node in nodesOf[k] {
@@ -379,6 +375,104 @@ func run(_ o: Options) throws {
             }
         }
     }
+}
+
+/// Resident and peak memory of `pid` (VmRSS, VmHWM from /proc), in kB.
+func memoryKB(_ pid: Int32) -> (rss: Int, peak: Int) {
+    let text = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
+    func field(_ name: String) -> Int {
+        guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix(name + ":") }) else { return 0 }
+        return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
+    }
+    return (field("VmRSS"), field("VmHWM"))
+}
+
+// MARK: - rss
+
+/// The verifier's memory per enrolled node: N nodes enrol and pass round 1 with the full log, then
+/// every node attests once more incrementally (nonce, quote, E new entries); the verifier's RSS is
+/// read before, after a warm-up of W nodes (reference verifier built, connections open, allocator
+/// warm), after all N, and after the incremental round. Per node = (after N − after W) / (N − W).
+func rss(_ o: Options) throws {
+    let base = o.required("verifier")
+    let tctis = o.all("tcti")
+    guard !tctis.isEmpty else { fail("give at least one --tcti") }
+    guard let pid = o.string("verifier-pid").flatMap({ Int32($0) }) else { fail("--verifier-pid is required") }
+    let nodeCount = o.int("nodes", 10_000)
+    let entries = o.int("entries", 100)
+    let warm = min(o.int("warm", 200), max(1, nodeCount / 2))
+    let label = o.string("label") ?? "verifier"
+    let keyType = TPMKeyType.eccP256
+    let logs = tctis.enumerated().map { SwtpmLog(index: $0.offset, tcti: $0.element) }
+    let nodes = (0..<nodeCount).map { Node(id: "node-" + String(String(100_000 + $0).dropFirst()), swtpm: $0 % tctis.count) }
+    func split(_ subset: ArraySlice<Node>) -> [[Node]] { (0..<logs.count).map { k in subset.filter { $0.swtpm == k } } }
+
+    let start = memoryKB(pid)
+    var t0 = monotonicSeconds()
+    try bootLogs(logs, entries: entries)
+    try enrolAndAttest(split(nodes[..<warm]), logs, base: base, keyType: keyType)
+    let warmed = memoryKB(pid)
+    say("[\(label)] warm-up: \(warm) nodes enrolled and passed round 1 in \(String(format: "%.1f", monotonicSeconds() - t0)) s; verifier RSS \(start.rss) kB before, \(warmed.rss) kB now")
+    t0 = monotonicSeconds()
+    var done = warm
+    let step = max(1, (nodeCount - warm + 3) / 4)
+    while done < nodeCount {
+        let upTo = min(nodeCount, done + step)
+        try enrolAndAttest(split(nodes[done..<upTo]), logs, base: base, keyType: keyType)
+        done = upTo
+        say("[\(label)] \(done) nodes enrolled and passed round 1 (\(String(format: "%.0f", monotonicSeconds() - t0)) s); verifier RSS \(memoryKB(pid).rss) kB")
+    }
+    let enrolled = memoryKB(pid)
+    // One incremental round for every node: E new entries per swtpm, a nonce and a quote per node.
+    t0 = monotonicSeconds()
+    try parallel(logs.count) { k in
+        let log = logs[k]
+        let api = API(base: base)
+        let from = log.position
+        try log.append(LogEntry.batch(swtpm: k, batch: 1, entries: entries))
+        let tpm = try TPMContext(tcti: log.tcti)
+        for node in nodes where node.swtpm == k {
+            let evidence = try makeEvidence(node, tpm, log, from: from, api: api)
+            _ = try checkPassed(node, try api.raw("POST", APIPath.attestations(node.id), token: node.token, body: evidence), round: 2)
+        }
+    }
+    let attested = memoryKB(pid)
+    say("[\(label)] round 2 (\(entries) new entries each) passed for all \(nodeCount) nodes in \(String(format: "%.1f", monotonicSeconds() - t0)) s; verifier RSS \(attested.rss) kB")
+    let fleet: FleetStatus = try API(base: base).call("GET", APIPath.fleet, token: try String(contentsOfFile: o.required("admin-token-file"), encoding: .utf8)
+        .trimmingCharacters(in: .whitespacesAndNewlines), body: nil)
+    guard fleet.nodes.count == nodeCount, fleet.nodes.allSatisfy({ $0.status == "pass" && $0.round == 2 }) else {
+        throw BenchError("/v1/fleet does not show all \(nodeCount) nodes passing at round 2")
+    }
+    let perNode = Double(enrolled.rss - warmed.rss) * 1024 / Double(nodeCount - warm)
+    let perNodeAfterRound = Double(attested.rss - warmed.rss) * 1024 / Double(nodeCount - warm)
+    say("[\(label)] verifier RSS: \(start.rss) kB at start, \(warmed.rss) kB after \(warm) nodes, \(enrolled.rss) kB after \(nodeCount), \(attested.rss) kB after round 2 (peak \(attested.peak) kB): "
+        + "\(String(format: "%.0f", perNode)) bytes per node enrolled, \(String(format: "%.0f", perNodeAfterRound)) bytes per node after two rounds")
+    say("RSS_RESULT label=\(label) nodes=\(nodeCount) warm=\(warm) rss_start_kb=\(start.rss) rss_warm_kb=\(warmed.rss) rss_enrolled_kb=\(enrolled.rss) "
+        + "rss_round2_kb=\(attested.rss) peak_kb=\(attested.peak) per_node_bytes=\(String(format: "%.0f", perNode)) per_node_round2_bytes=\(String(format: "%.0f", perNodeAfterRound))")
+}
+
+// MARK: - run
+
+func run(_ o: Options) throws {
+    let base = o.required("verifier")
+    let adminToken = try String(contentsOfFile: o.required("admin-token-file"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+    let tctis = o.all("tcti")
+    guard !tctis.isEmpty else { fail("give at least one --tcti") }
+    let nodeCount = o.int("nodes", 200)
+    let rounds = o.int("rounds", 5)
+    let clients = o.int("clients", 8)
+    let entries = o.int("entries", 100)
+    let label = o.string("label") ?? "verifier"
+    let keyType = TPMKeyType.eccP256
+
+    let logs = tctis.enumerated().map { SwtpmLog(index: $0.offset, tcti: $0.element) }
+    let nodes = (0..<nodeCount).map { Node(id: "node-" + String(String(10000 + $0).dropFirst()), swtpm: $0 % tctis.count) }
+    let nodesOf = (0..<logs.count).map { k in nodes.filter { $0.swtpm == k } }
+
+    // (1) Enrol, boot, first round with the full log.
+    var t0 = monotonicSeconds()
+    try bootLogs(logs, entries: entries)
+    try enrolAndAttest(nodesOf, logs, base: base, keyType: keyType)
     say("[\(label)] setup: \(nodeCount) nodes over \(logs.count) swtpm(s) enrolled (ECC P-256 AK + ActivateCredential) and passed round 1 (full log, \(entries + 1) entries) in \(String(format: "%.1f", monotonicSeconds() - t0)) s")
 
     // (2) Extend the batches and prepare the evidence of every later round.
@@ -472,7 +566,7 @@ func run(_ o: Options) throws {
 // tpm2-tss logs to stderr (e.g. the EK certificate NV index swtpm does not have); quiet, as the agent is.
 setenv("TSS2_LOG", "all+none", 0)
 let arguments = CommandLine.arguments
-guard arguments.count >= 2 else { fail("usage: signet-fleet-bench tree --out DIR --swtpms K --rounds R --entries E | run --verifier URL --admin-token-file F --tcti T… [--nodes N --rounds R --clients C --entries E --label NAME]") }
+guard arguments.count >= 2 else { fail("usage: signet-fleet-bench tree --out DIR --swtpms K --rounds R --entries E | run --verifier URL --admin-token-file F --tcti T… [--nodes N --rounds R --clients C --entries E --label NAME] | rss --verifier URL --admin-token-file F --tcti T… --verifier-pid P [--nodes N --warm W --entries E --label NAME]") }
 let options = Options(arguments.dropFirst(2))
 do {
     switch arguments[1] {
@@ -481,10 +575,12 @@ do {
         try Workload.writeTree(out: options.required("out"), swtpms: swtpms, batches: rounds + 1, entries: entries)
     case "run":
         try run(options)
+    case "rss":
+        try rss(options)
     case "extend-log":
         try extendLog(tcti: options.required("tcti"), log: options.required("log"))
     default:
-        fail("unknown command '\(arguments[1])' (tree, run or extend-log)")
+        fail("unknown command '\(arguments[1])' (tree, run, rss or extend-log)")
     }
 } catch {
     fail("\(error)")

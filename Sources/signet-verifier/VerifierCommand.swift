@@ -54,6 +54,18 @@ extension VerifierCommand {
         @Option(help: ArgumentHelp("This process's name in the database (default: host:pid).", valueName: "name")) var instance: String?
         @Option(help: ArgumentHelp("Write the bound port here once listening.", valueName: "file")) var portFile: String?
         @Option(help: ArgumentHelp("Largest request body in MiB (evidence carries the log).", valueName: "MiB")) var maxBody = 64
+        @Option(help: ArgumentHelp("How long an enrolment challenge may be answered; unanswered ones are then swept.", valueName: "duration"))
+        var enrollmentLifetime = DurationArgument(milliseconds: 300_000)
+        @Option(help: ArgumentHelp("Pending (unanswered) enrolments kept per node id; a new one replaces the oldest.", valueName: "n"))
+        var maxPendingPerNode = 2
+        @Option(help: ArgumentHelp("Pending enrolments kept in all; past it enrolment answers 503.", valueName: "n"))
+        var maxPendingEnrollments = 10_000
+        @Option(help: ArgumentHelp("Enrolment requests admitted per second, all clients together (0: no limit; else 429).", valueName: "n"))
+        var enrollRate: Double = 20
+        @Option(help: ArgumentHelp("Enrolment requests admitted per second from one client address (IPv6: per /64; 0: no limit).", valueName: "n"))
+        var enrollRatePerClient: Double = 2
+        @Option(help: ArgumentHelp("Largest EK certificate an enrolment may carry, in bytes (1024-32768).", valueName: "bytes"))
+        var maxEkCert = 8192
         @Option(help: ArgumentHelp("A client must send a request's head within this time of connecting.", valueName: "duration"))
         var headTimeout = DurationArgument(milliseconds: 10_000)
         @Option(help: ArgumentHelp("… and the whole request within this time of its head.", valueName: "duration"))
@@ -96,6 +108,19 @@ extension VerifierCommand {
                 configuration.historyRetentionMs = history.milliseconds
                 guard maxBody >= 1 && maxBody <= 1024 else { throw UsageError("--max-body must be 1-1024 MiB") }
                 configuration.maxBodyBytes = maxBody << 20
+                guard enrollmentLifetime.milliseconds >= 1000 else { throw UsageError("--enrollment-lifetime must be at least 1s") }
+                configuration.enrollmentLifetimeMs = enrollmentLifetime.milliseconds
+                guard (1...100).contains(maxPendingPerNode) else { throw UsageError("--max-pending-per-node must be 1-100") }
+                configuration.maxPendingEnrollmentsPerNode = maxPendingPerNode
+                guard maxPendingEnrollments >= 1 else { throw UsageError("--max-pending-enrollments must be at least 1") }
+                configuration.maxPendingEnrollments = maxPendingEnrollments
+                guard enrollRate >= 0, enrollRate.isFinite, enrollRatePerClient >= 0, enrollRatePerClient.isFinite else {
+                    throw UsageError("--enroll-rate and --enroll-rate-per-client must be 0 (no limit) or a positive number per second")
+                }
+                configuration.enrollmentRate = enrollRate
+                configuration.enrollmentRatePerClient = enrollRatePerClient
+                guard (1024...32768).contains(maxEkCert) else { throw UsageError("--max-ek-cert must be 1024-32768 bytes") }
+                configuration.maxEKCertificateBytes = maxEkCert
                 // Fault injection for the crash tests only (see VerifierConfiguration).
                 if let delay = getenv("SIGNET_VERIFIER_FAULT_DELAY_BEFORE_COMMIT_MS").flatMap({ Int(String(cString: $0)) }) {
                     configuration.faultDelayBeforeCommitMs = delay
