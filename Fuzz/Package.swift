@@ -17,5 +17,6 @@ let package = Package(
         .executableTarget(name: "FuzzEnrollment", dependencies: ["FuzzSupport", .product(name: "TPM", package: "signet")]),
         .executableTarget(name: "FuzzRSAPublic", dependencies: ["FuzzSupport", .product(name: "SignetCrypto", package: "signet"), .product(name: "IMAFormat", package: "signet")]),
         .executableTarget(name: "FuzzKeylimePolicy", dependencies: ["FuzzSupport", .product(name: "Attestation", package: "signet")]),
+        .executableTarget(name: "FuzzStrictJSON", dependencies: ["FuzzSupport", .product(name: "StrictJSON", package: "signet")]),
     ]
 )
