@@ -62,7 +62,7 @@ extension Attest {
                 do { parsed = try Evidence.decode(evidenceBytes) } catch { throw UsageError("\(evidence): \(error)") }
                 var previous: AttestationState?
                 if let state, let bytes = try? FileBytes.read(state) {
-                    do { previous = try JSONDecoder().decode(AttestationState.self, from: Data(bytes)) } catch {
+                    do { previous = try AttestationState.decode(bytes) } catch {
                         throw UsageError("\(state): not a Signet attestation state: \(error)")
                     }
                 }

@@ -5,6 +5,7 @@ import Foundation
 #endif
 import IMAFormat
 import SignetCrypto
+import StrictJSON
 import TPM
 
 /// What an agent ships to the verifier for one attestation round: a TPM
@@ -59,7 +60,9 @@ import TPM
 /// an agent sends the log from the position the verifier's state asks for.
 ///
 /// Decoding checks every field, names the one that fails (`EvidenceError`
-/// with its JSON path), and enforces `EvidenceLimits`.
+/// with its JSON path), and enforces `EvidenceLimits`. The document must be
+/// strict JSON (`StrictJSON`: no byte order mark, no key twice in an object,
+/// UTF-8).
 public struct Evidence: Sendable, Equatable {
     /// The `format` value.
     public static let formatName = "signet-evidence"
@@ -99,6 +102,11 @@ public struct Evidence: Sendable, Equatable {
     public static func decode(_ bytes: [UInt8], limits: EvidenceLimits = EvidenceLimits()) throws(EvidenceError) -> Evidence {
         guard bytes.count <= limits.maxDocumentBytes else {
             throw EvidenceError.tooLarge("", size: bytes.count, limit: limits.maxDocumentBytes)
+        }
+        do {
+            try StrictJSON.validate(bytes)
+        } catch {
+            throw EvidenceError(strict: error)
         }
         let document: EvidenceDocument
         do {

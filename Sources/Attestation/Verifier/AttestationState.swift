@@ -1,4 +1,10 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 import IMAFormat
+import StrictJSON
 import TPM
 
 /// What the verifier keeps about a node between rounds, so the next round
@@ -70,8 +76,42 @@ public struct AttestationState: Sendable, Equatable, Codable {
         return MeasurementLogCheckpoint(position: LogPosition(entryIndex: nextEntry, byteOffset: nextOffset), pcrValues: values)
     }
 
+    /// Decodes a stored state: strict JSON first (`StrictJSON`: no key twice, no byte order
+    /// mark), then the fields. The error names the JSON path and, for syntax, the byte offset.
+    public static func decode(_ bytes: [UInt8]) throws(AttestationStateError) -> AttestationState {
+        do {
+            try StrictJSON.validate(bytes)
+        } catch {
+            throw AttestationStateError(field: error.path, offset: error.offset, reason: error.reason)
+        }
+        do {
+            return try JSONDecoder().decode(AttestationState.self, from: Data(bytes))
+        } catch let error as DecodingError {
+            let (_, field, reason) = JSONFieldPath.describe(error)
+            throw AttestationStateError(field: field, offset: nil, reason: reason)
+        } catch {
+            throw AttestationStateError(field: "", offset: nil, reason: "\(error)")
+        }
+    }
+
     /// The extend mode's stored name.
     static func name(of mode: PCRExtendMode) -> String {
         mode == .paddedSHA1 ? "padded-sha1" : "per-bank"
+    }
+}
+
+/// Why stored state bytes are not an `AttestationState`: the JSON path concerned (`""` for the
+/// document), the byte offset when the JSON itself is at fault, and what is wrong.
+public struct AttestationStateError: Error, Sendable, CustomStringConvertible {
+    /// The JSON path of the field (`""` for the whole document).
+    public let field: String
+    /// The byte offset in the document, for a JSON syntax problem.
+    public let offset: Int?
+    /// What is wrong.
+    public let reason: String
+
+    public var description: String {
+        let at = offset.map { " (byte \($0))" } ?? ""
+        return field.isEmpty ? "state\(at): \(reason)" : "state field \(field)\(at): \(reason)"
     }
 }

@@ -1,0 +1,66 @@
+import Foundation
+import XCTest
+import IMAFormat
+import SignetCrypto
+import SignetTestSupport
+import VerifierAPI
+
+/// Issue 13, finding 2 in the service: request bodies with a key twice are refused (one
+/// document, one meaning).
+final class StrictInputAndStateTests: FleetTestCase {
+    func nonce(_ api: APICaller, _ node: SimulatedNode) throws -> NonceResponse {
+        let r = try api.call("POST", APIPath.nonce(node.id), token: try node.token(), body: Array(#"{"boot_id":"boot-1"}"#.utf8))
+        XCTAssertEqual(r.status, 200, String(decoding: r.body, as: UTF8.self))
+        return try api.decode(NonceResponse.self, r)
+    }
+
+    func testRequestBodiesWithAKeyTwiceAreRefused() throws {
+        let verifier = VerifierProcess(dir: dir, database: dir.url("v.db"))
+        try verifier.start()
+        defer { verifier.stop() }
+        try uploadReference(verifier)
+        let node = try SimulatedNode(id: "node-a", dir: dir)
+        try node.boot()
+        try node.run(programs)
+        XCTAssertEqual(try node.attest(verifier.url).status, 0)
+        let api = APICaller(base: verifier.url)
+        let token = try node.token()
+
+        // A nonce request naming two boot ids.
+        let twoBoots = try api.call("POST", APIPath.nonce(node.id), token: token, body: Array(#"{"boot_id":"boot-1","boot_id":"boot-9"}"#.utf8))
+        XCTAssertEqual(twoBoots.status, 400, String(decoding: twoBoots.body, as: UTF8.self))
+        XCTAssertEqual(api.errorCode(twoBoots), "duplicate-key")
+        XCTAssertTrue(String(decoding: twoBoots.body, as: UTF8.self).contains("boot_id"))
+        // An enrolment request naming two node ids.
+        let twoIDs = try api.call("POST", APIPath.enrollments, token: nil,
+                                  body: Array(#"{"node_id":"x","ek_public":"AAAA","ak_public":"AAAA","node_id":"node-a"}"#.utf8))
+        XCTAssertEqual(twoIDs.status, 400)
+        XCTAssertEqual(api.errorCode(twoIDs), "duplicate-key")
+        // A reference upload with two manifest lists (admin).
+        let adminToken = try XCTUnwrap(TokenEncoding.decode(try String(contentsOfFile: verifier.adminTokenFile, encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)))
+        let twoLists = try api.call("POST", APIPath.references("default"), token: adminToken,
+                                    body: Array(#"{"certificates":[],"manifests":[],"manifests":[]}"#.utf8))
+        XCTAssertEqual(twoLists.status, 400, String(decoding: twoLists.body, as: UTF8.self))
+        XCTAssertEqual(api.errorCode(twoLists), "duplicate-key")
+
+        // Evidence with a second nonce member: refused before the nonce is claimed, so the same
+        // evidence without it still passes.
+        let issued = try nonce(api, node)
+        let out = dir.url("evidence.json")
+        let q = try signet(["agent", "quote", "--tcti", node.swtpm.tcti, "--ak", node.stateDir, "--nonce", issued.nonce,
+                            "--log", node.logPath, "--from-entry", "\(issued.fromEntry)", "--out", out])
+        XCTAssertEqual(q.status, 0, q.output)
+        let evidence = String(decoding: try FileBytes.read(out), as: UTF8.self)
+        var doubled = evidence
+        doubled.insert(contentsOf: "\"nonce\":\"\(issued.nonce)\",", at: doubled.index(after: doubled.startIndex))
+        let dup = try api.call("POST", APIPath.attestations(node.id), token: token, body: Array(doubled.utf8))
+        XCTAssertEqual(dup.status, 400)
+        XCTAssertEqual(api.errorCode(dup), "bad-evidence")
+        XCTAssertTrue(String(decoding: dup.body, as: UTF8.self).contains("duplicate key"), String(decoding: dup.body, as: UTF8.self))
+        let ok = try api.call("POST", APIPath.attestations(node.id), token: token, body: Array(evidence.utf8))
+        XCTAssertEqual(ok.status, 200, String(decoding: ok.body, as: UTF8.self))
+        XCTAssertEqual(try history(verifier, node.id).count, 2, "the refused evidence stored nothing")
+    }
+
+}
