@@ -4,8 +4,9 @@ import Attestation
 import IMAFormat
 import TPM
 
-/// Issue 13, finding 2, on the evidence document: a key given twice or a byte order mark is
-/// refused with a typed error naming the field and the byte offset.
+/// Issue 13, finding 2 and the format doc's strictness, on the evidence document: a key given
+/// twice, a byte order mark, `version: 1.0`, upper-case hex and unpadded base64 are refused with
+/// a typed error naming the field (and, for JSON itself, the byte offset).
 final class EvidenceStrictnessTests: XCTestCase {
     private func text(_ evidence: Evidence) -> String { String(decoding: evidence.encoded(), as: UTF8.self) }
 
@@ -29,6 +30,12 @@ final class EvidenceStrictnessTests: XCTestCase {
             return error
         }
     }
+
+    private func object(_ evidence: Evidence) -> [String: Any] {
+        try! JSONSerialization.jsonObject(with: Data(evidence.encoded())) as! [String: Any]
+    }
+
+    private func bytes(_ object: [String: Any]) -> [UInt8] { Array(try! JSONSerialization.data(withJSONObject: object)) }
 
     func testDuplicateKeysAreRefusedNamingThePathAndOffset() throws {
         let node = NodeScenario()
@@ -63,6 +70,65 @@ final class EvidenceStrictnessTests: XCTestCase {
         XCTAssertTrue(error?.reason.contains("byte order mark") == true, "\(String(describing: error))")
     }
 
+    func testVersionAndPositionsAreIntegersAsWritten() {
+        let t = text(NodeScenario().evidence(nonce: newNonce(), fromEntry: 2))
+        XCTAssertTrue(t.contains("\"version\":1"), t)
+        for spelling in ["1.0", "1e0", "10e-1"] {
+            assertRefused(Array(t.replacingOccurrences(of: "\"version\":1", with: "\"version\":\(spelling)").utf8), .unsupportedVersion,
+                          field: "version")
+        }
+        assertRefused(Array(t.replacingOccurrences(of: "\"log_from_entry\":2", with: "\"log_from_entry\":2.0").utf8), .invalidField,
+                      field: "ima_log.log_from_entry")
+    }
+
+    func testHexIsLowerCase() {
+        let evidence = NodeScenario().evidence(nonce: newNonce())
+        let base = object(evidence)
+        var upperPCR = base
+        var pcrs = base["pcrs"] as! [String: [String: String]]
+        pcrs["sha256"]!["10"] = pcrs["sha256"]!["10"]!.uppercased()
+        XCTAssertNotEqual(pcrs["sha256"]!["10"], (base["pcrs"] as! [String: [String: String]])["sha256"]!["10"], "the value has hex letters")
+        upperPCR["pcrs"] = pcrs
+        let error = assertRefused(bytes(upperPCR), .invalidField, field: "pcrs.sha256.10")
+        XCTAssertTrue(error?.reason.contains("lower-case") == true, "\(String(describing: error))")
+        var upperNonce = base
+        upperNonce["nonce"] = "ABCDEF0123"
+        assertRefused(bytes(upperNonce), .invalidField, field: "nonce")
+        var odd = base
+        odd["nonce"] = "abc"
+        assertRefused(bytes(odd), .invalidField, field: "nonce")
+    }
+
+    func testBase64IsPaddedAndCanonical() throws {
+        let evidence = NodeScenario().evidence(nonce: newNonce())
+        let base = object(evidence)
+        func nested(_ parent: String, _ key: String, _ value: String) -> [UInt8] {
+            var o = base
+            var inner = o[parent] as! [String: Any]
+            inner[key] = value
+            o[parent] = inner
+            return bytes(o)
+        }
+        // Every base64 field, unpadded: refused.
+        for (parent, key) in [("quote", "attest"), ("quote", "signature"), ("ak", "tpm2b_public"), ("ima_log", "data")] {
+            let value = (base[parent] as! [String: Any])[key] as! String
+            let unpadded = value.trimmingCharacters(in: CharacterSet(charactersIn: "="))
+            guard unpadded != value else { continue }  // no padding to drop for this length
+            let error = assertRefused(nested(parent, key, unpadded), .invalidField, field: "\(parent).\(key)")
+            XCTAssertTrue(error?.reason.contains("multiple of 4") == true, "\(String(describing: error))")
+        }
+        // A value that needs padding, given without: "AAE" for [0, 1] is "AAE=".
+        assertRefused(nested("quote", "attest", "AAE"), .invalidField, field: "quote.attest")
+        // Non-zero bits before the padding ("AAF=" also decodes to [0, 1] in lenient decoders).
+        assertRefused(nested("quote", "attest", "AAF="), .invalidField, field: "quote.attest")
+        assertRefused(nested("quote", "attest", "AB=="), .invalidField, field: "quote.attest")
+        // Padding inside, line breaks, URL-safe characters.
+        assertRefused(nested("quote", "attest", "AA==AAAA"), .invalidField, field: "quote.attest")
+        assertRefused(nested("quote", "attest", "AAAA\nAAAA"), .invalidField, field: "quote.attest")
+        assertRefused(nested("quote", "attest", "AA-_"), .invalidField, field: "quote.attest")
+        // The agent's own encoding passes.
+        XCTAssertEqual(try Evidence.decode(evidence.encoded()), evidence)
+    }
 }
 
 private extension String.UTF8View {

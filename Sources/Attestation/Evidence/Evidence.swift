@@ -62,7 +62,8 @@ import TPM
 /// Decoding checks every field, names the one that fails (`EvidenceError`
 /// with its JSON path), and enforces `EvidenceLimits`. The document must be
 /// strict JSON (`StrictJSON`: no byte order mark, no key twice in an object,
-/// UTF-8).
+/// UTF-8); `version` and the log positions are integers (`1`, not `1.0`);
+/// hex is lower case and base64 padded, as above.
 public struct Evidence: Sendable, Equatable {
     /// The `format` value.
     public static let formatName = "signet-evidence"
@@ -97,6 +98,9 @@ public struct Evidence: Sendable, Equatable {
         self.log = log
     }
 
+    /// The integer fields, checked as written (`1`, not `1.0` or `1e0`).
+    static let integerFields: Set<[String]> = [["version"], ["ima_log", "log_from_entry"], ["ima_log", "log_from_offset"]]
+
     /// Decodes and validates an evidence document. Throws `EvidenceError`
     /// naming the field; never crashes on hostile input.
     public static func decode(_ bytes: [UInt8], limits: EvidenceLimits = EvidenceLimits()) throws(EvidenceError) -> Evidence {
@@ -104,7 +108,7 @@ public struct Evidence: Sendable, Equatable {
             throw EvidenceError.tooLarge("", size: bytes.count, limit: limits.maxDocumentBytes)
         }
         do {
-            try StrictJSON.validate(bytes)
+            try StrictJSON.validate(bytes, options: StrictJSON.Options(integerPaths: integerFields))
         } catch {
             throw EvidenceError(strict: error)
         }

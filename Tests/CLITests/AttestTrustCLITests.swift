@@ -1,0 +1,72 @@
+import XCTest
+import Foundation
+import IMAFormat
+import SignetCrypto
+import SignetTestSupport
+
+/// Issue 13 through `signet attest verify`, as a hostile node would try it: real quotes from
+/// swtpm, evidence edited as JSON.
+extension AttestCLITests {
+    /// A node that booted and ran program a, its evidence for `nonce`, and the reference.
+    private func honestRound(nonce: String) throws -> (agent: String, evidence: String, reference: [String], log: String) {
+        let (keys, a, manifest, agent) = try signedTreeAndEnrolledAgent()
+        let log = dir.url("binary_runtime_measurements")
+        let bootAggregate = Digester.hash([UInt8](repeating: 0, count: 32 * 10), .sha256)
+        try measure([entry(path: "boot_aggregate", digest: bootAggregate),
+                     entry(path: "/usr/bin/a", digest: Digester.hash(try FileBytes.read(a), .sha256))], into: log)
+        let evidence = dir.url("evidence.json")
+        let q = try signet(["agent", "quote", "--tcti", swtpm.tcti, "--ak", agent, "--nonce", nonce, "--log", log, "--out", evidence])
+        XCTAssertEqual(q.status, 0, q.output)
+        return (agent, evidence, ["--cert", keys.certPath, "--manifest", manifest], log)
+    }
+
+    private func document(_ path: String) throws -> [String: Any] {
+        try XCTUnwrap(JSONSerialization.jsonObject(with: Data(try FileBytes.read(path))) as? [String: Any])
+    }
+
+    /// Finding 2 and the format doc: evidence with a key twice, a byte order mark, `version: 1.0`,
+    /// upper-case PCR hex or unpadded base64 is not evidence (exit 2, naming the field).
+    func testEvidenceMustBeStrictJSONAsDocumented() throws {
+        let nonce = "7374726963742d6f6e65"
+        let (agent, evidence, reference, _) = try honestRound(nonce: nonce)
+        let text = String(decoding: try FileBytes.read(evidence), as: UTF8.self)
+        func verify(_ bytes: [UInt8], _ name: String) throws -> ProcessResult {
+            let path = dir.url(name)
+            try FileBytes.writeAtomically(bytes, to: path, mode: 0o644)
+            return try signet(["attest", "verify", path, "--nonce", nonce, "--ak", "\(agent)/ak.pem"] + reference)
+        }
+        // A second ima_log in front with an empty log: Foundation read the first, Python the last.
+        var doubled = text
+        doubled.insert(contentsOf: "\"ima_log\":{\"data\":\"\"},", at: doubled.index(after: doubled.startIndex))
+        let dup = try verify(Array(doubled.utf8), "doubled.json")
+        XCTAssertEqual(dup.status, 2, dup.output)
+        XCTAssertTrue(dup.stderr.contains("ima_log") && dup.stderr.contains("duplicate key"), dup.stderr)
+
+        let bom = try verify([0xEF, 0xBB, 0xBF] + Array(text.utf8), "bom.json")
+        XCTAssertEqual(bom.status, 2, bom.output)
+        XCTAssertTrue(bom.stderr.contains("byte order mark"), bom.stderr)
+
+        let version = try verify(Array(text.replacingOccurrences(of: "\"version\":1", with: "\"version\":1.0").utf8), "version.json")
+        XCTAssertEqual(version.status, 2, version.output)
+        XCTAssertTrue(version.stderr.contains("version"), version.stderr)
+
+        var object = try document(evidence)
+        var pcrs = try XCTUnwrap(object["pcrs"] as? [String: [String: String]])
+        pcrs["sha256"] = pcrs["sha256"]!.mapValues { $0.uppercased() }
+        object["pcrs"] = pcrs
+        let upper = try verify(Array(try JSONSerialization.data(withJSONObject: object)), "upper.json")
+        XCTAssertEqual(upper.status, 2, upper.output)
+        XCTAssertTrue(upper.stderr.contains("pcrs.sha256.") && upper.stderr.contains("lower-case"), upper.stderr)
+
+        object = try document(evidence)
+        var quote = try XCTUnwrap(object["quote"] as? [String: Any])
+        let signature = try XCTUnwrap(quote["signature"] as? String)
+        // An RSA-2048 TPMT_SIGNATURE is 262 bytes: base64 ends in "==".
+        XCTAssertTrue(signature.hasSuffix("="), signature)
+        quote["signature"] = signature.trimmingCharacters(in: CharacterSet(charactersIn: "="))
+        object["quote"] = quote
+        let unpadded = try verify(Array(try JSONSerialization.data(withJSONObject: object)), "unpadded.json")
+        XCTAssertEqual(unpadded.status, 2, unpadded.output)
+        XCTAssertTrue(unpadded.stderr.contains("quote.signature"), unpadded.stderr)
+    }
+}
