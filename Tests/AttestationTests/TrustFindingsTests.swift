@@ -6,11 +6,82 @@ import SignetCrypto
 import SignetTestSupport
 import TPM
 
-/// Issue 13, tried as a hostile node would: a stored state is strict JSON (finding 2).
+/// Issue 13, tried as a hostile node would: an AK enrolled as a bare key still has its
+/// attributes checked (finding 1); a stored state is strict JSON (finding 2).
 final class TrustFindingsTests: XCTestCase {
     private func verify(_ node: NodeScenario, _ evidence: Evidence, _ expectations: AttestationExpectations,
                         previous: AttestationState? = nil) -> AttestationResult {
         AttestationVerifier(reference: node.reference).verify(evidence, expecting: expectations, previous: previous)
+    }
+
+    /// The node's AK public area with `restricted` cleared: a signing key that may sign anything,
+    /// including bytes that look like a quote.
+    private func unrestricted(_ area: TPMPublic) -> TPMPublic {
+        TPMPublic(nameAlg: area.nameAlg, attributes: area.attributes.subtracting(.restricted), authPolicy: area.authPolicy,
+                  parameters: area.parameters, unique: area.unique)
+    }
+
+    private var akPEM: String { String(decoding: SharedKeys.ak.publicKey.spkiPEM, as: UTF8.self) }
+
+    // MARK: - Finding 1: the AK's attributes, whatever form it is given in
+
+    func testAnAKGivenAsPEMMustBeARestrictedKeyPerTheEvidencesPublicArea() {
+        let node = NodeScenario()
+        let nonce = newNonce()
+        var evidence = node.evidence(nonce: nonce)
+        evidence.attestationKey = .init(publicArea: unrestricted(node.tpm.akPublic), pem: akPEM)
+        let pem = AttestationExpectations(nonce: nonce, attestationKey: .publicKey(SharedKeys.ak.publicKey))
+        let verdict = verify(node, evidence, pem).verdict
+        XCTAssertFails(verdict, .akInvalid)
+        XCTAssertTrue(verdict.reasons.first?.message.contains("restricted") == true, verdict.textReport())
+        // The same evidence against the AK as a public area: refused as before.
+        XCTAssertFails(verify(node, evidence, .init(nonce: nonce, attestationKey: .publicArea(unrestricted(node.tpm.akPublic)))).verdict,
+                       .akInvalid)
+        // The restricted AK as PEM with the evidence's restricted public area: passes.
+        XCTAssertPasses(verify(node, node.evidence(nonce: nonce), pem).verdict)
+    }
+
+    func testAnAKGivenAsPEMNeedsThePublicAreaInTheEvidence() {
+        let node = NodeScenario()
+        let nonce = newNonce()
+        var evidence = node.evidence(nonce: nonce)
+        evidence.attestationKey = .init(pem: akPEM)
+        let verdict = verify(node, evidence, .init(nonce: nonce, attestationKey: .publicKey(SharedKeys.ak.publicKey))).verdict
+        XCTAssertEqual(verdict.codes, [.akPublicAreaMissing], verdict.textReport())
+        XCTAssertEqual(verdict.reasons.first?.field, "ak.tpm2b_public")
+        XCTAssertNil(verdict.quote, "nothing of the quote is trusted")
+        // With the enrolled public area, a PEM-only evidence is fine: the attributes are the enrolled ones.
+        XCTAssertPasses(verify(node, evidence, node.expectations(nonce: nonce)).verdict)
+    }
+
+    func testTheEvidencesPEMAndPublicAreaMustBeTheEnrolledKey() {
+        let node = NodeScenario()
+        let nonce = newNonce()
+        let otherPEM = String(decoding: SharedKeys.otherAK.publicKey.spkiPEM, as: UTF8.self)
+        let corruptPEM = "-----BEGIN PUBLIC KEY-----\nMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAnotakey\n-----END PUBLIC KEY-----\n"
+        let expectations: [(String, AttestationExpectations)] = [
+            ("public area", node.expectations(nonce: nonce)),
+            ("PEM", .init(nonce: nonce, attestationKey: .publicKey(SharedKeys.ak.publicKey))),
+        ]
+        for (form, expected) in expectations {
+            for (what, pem) in [("another key", otherPEM), ("a corrupt PEM", corruptPEM)] {
+                var evidence = node.evidence(nonce: nonce)
+                evidence.attestationKey = .init(publicArea: node.tpm.akPublic, pem: pem)
+                let verdict = verify(node, evidence, expected).verdict
+                XCTAssertEqual(verdict.codes, [.akMismatch], "\(form), ak.pem \(what): \(verdict.textReport())")
+                XCTAssertEqual(verdict.reasons.first?.field, "ak.pem")
+            }
+        }
+        // The operator's PEM is another key than the evidence's public area: refused before the
+        // evidence's public area is used for anything (the quote is genuine for that area).
+        let other = AttestationExpectations(nonce: nonce, attestationKey: .publicKey(SharedKeys.otherAK.publicKey))
+        let verdict = verify(node, node.evidence(nonce: nonce), other).verdict
+        XCTAssertEqual(verdict.codes, [.akMismatch], verdict.textReport())
+        XCTAssertEqual(verdict.reasons.first?.field, "ak.tpm2b_public")
+        // The enrolled key in a public area with other attributes than the enrolled one.
+        var evidence = node.evidence(nonce: nonce)
+        evidence.attestationKey = .init(publicArea: unrestricted(node.tpm.akPublic))
+        XCTAssertEqual(verify(node, evidence, node.expectations(nonce: nonce)).verdict.codes, [.akMismatch])
     }
 
     func testAStoredStateIsStrictJSON() throws {

@@ -24,6 +24,74 @@ extension AttestCLITests {
         try XCTUnwrap(JSONSerialization.jsonObject(with: Data(try FileBytes.read(path))) as? [String: Any])
     }
 
+    @discardableResult
+    private func write(_ object: [String: Any], _ name: String) throws -> String {
+        let path = dir.url(name)
+        try FileBytes.writeAtomically(Array(try JSONSerialization.data(withJSONObject: object)), to: path, mode: 0o644)
+        return path
+    }
+
+    /// Finding 1: a quote signed by a TPM key that is not restricted, sent with that key's own
+    /// TPM2B_PUBLIC (restricted=0), passed with `--ak key.pem`. Now refused whatever form the AK
+    /// is given in; a PEM AK needs the evidence's TPM2B_PUBLIC, and must be the same key.
+    func testAnUnrestrictedTPMKeyIsRefusedAsAKGivenAsPEMOrPublicArea() throws {
+        let nonce = "6e6f6e63652d6f6e65"
+        let (agent, evidence, reference, _) = try honestRound(nonce: nonce)
+        let honest = try signet(["attest", "verify", evidence, "--nonce", nonce, "--ak", "\(agent)/ak.pem"] + reference)
+        XCTAssertEqual(honest.status, 0, honest.output)
+
+        // The hostile node makes an ordinary (unrestricted) signing key in its TPM and quotes with it.
+        let k = dir.url("unrestricted")
+        dir.mkdir("unrestricted")
+        try swtpm.tool("tpm2_createprimary", ["-C", "o", "-g", "sha256", "-G", "rsa", "-c", "primary.ctx"], in: k)
+        try swtpm.tool("tpm2_create", ["-C", "primary.ctx", "-G", "rsa2048:rsassa-sha256:null", "-a",
+                                       "fixedtpm|fixedparent|sensitivedataorigin|userwithauth|sign",
+                                       "-u", "key.pub", "-r", "key.priv"], in: k)
+        try swtpm.tool("tpm2_flushcontext", ["-t"])
+        try swtpm.tool("tpm2_load", ["-C", "primary.ctx", "-u", "key.pub", "-r", "key.priv", "-c", "key.ctx"], in: k)
+        try swtpm.tool("tpm2_flushcontext", ["-t"])
+        try swtpm.tool("tpm2_quote", ["-c", "key.ctx", "-l", "sha256:0,1,2,3,4,5,6,7,8,9,10", "-q", nonce,
+                                      "-m", "quote.msg", "-s", "quote.sig", "-g", "sha256"], in: k)
+        try swtpm.tool("tpm2_readpublic", ["-c", "key.ctx", "-f", "pem", "-o", "key.pem"], in: k)
+        try swtpm.tool("tpm2_flushcontext", ["-t"])
+
+        var forged = try document(evidence)
+        forged["quote"] = ["attest": Data(try FileBytes.read("\(k)/quote.msg")).base64EncodedString(),
+                           "signature": Data(try FileBytes.read("\(k)/quote.sig")).base64EncodedString()]
+        forged["ak"] = ["tpm2b_public": Data(try FileBytes.read("\(k)/key.pub")).base64EncodedString(),
+                        "pem": String(decoding: try FileBytes.read("\(k)/key.pem"), as: UTF8.self)]
+        let forgedPath = try write(forged, "forged.json")
+        for ak in ["\(k)/key.pem", "\(k)/key.pub"] {
+            let r = try signet(["attest", "verify", forgedPath, "--nonce", nonce, "--ak", ak] + reference)
+            XCTAssertEqual(r.status, 1, "--ak \(ak): \(r.output)")
+            XCTAssertTrue(r.stdout.contains("[ak-invalid]") && r.stdout.contains("restricted"), "--ak \(ak): \(r.stdout)")
+        }
+
+        // Without its TPM2B_PUBLIC, a PEM AK's attributes cannot be checked: refused.
+        var pemOnly = forged
+        pemOnly["ak"] = ["pem": String(decoding: try FileBytes.read("\(k)/key.pem"), as: UTF8.self)]
+        let r = try signet(["attest", "verify", try write(pemOnly, "pem-only.json"), "--nonce", nonce, "--ak", "\(k)/key.pem"] + reference)
+        XCTAssertEqual(r.status, 1, r.output)
+        XCTAssertTrue(r.stdout.contains("[ak-public-area-missing]"), r.stdout)
+
+        // The honest evidence with a different or a corrupted ak.pem next to its TPM2B_PUBLIC.
+        let otherPEM = String(decoding: try FileBytes.read("\(k)/key.pem"), as: UTF8.self)
+        let corruptPEM = "-----BEGIN PUBLIC KEY-----\nMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAbroken\n-----END PUBLIC KEY-----\n"
+        for (name, pem) in [("other", otherPEM), ("corrupt", corruptPEM)] {
+            var edited = try document(evidence)
+            var ak = try XCTUnwrap(edited["ak"] as? [String: Any])
+            XCTAssertNotNil(ak["tpm2b_public"])
+            ak["pem"] = pem
+            edited["ak"] = ak
+            let path = try write(edited, "\(name)-pem.json")
+            for given in ["\(agent)/ak.pem", "\(agent)/ak.pub"] {
+                let v = try signet(["attest", "verify", path, "--nonce", nonce, "--ak", given] + reference)
+                XCTAssertEqual(v.status, 1, "\(name) ak.pem, --ak \(given): \(v.output)")
+                XCTAssertTrue(v.stdout.contains("[ak-mismatch]"), "\(name) ak.pem, --ak \(given): \(v.stdout)")
+            }
+        }
+    }
+
     /// Finding 2 and the format doc: evidence with a key twice, a byte order mark, `version: 1.0`,
     /// upper-case PCR hex or unpadded base64 is not evidence (exit 2, naming the field).
     func testEvidenceMustBeStrictJSONAsDocumented() throws {
