@@ -7,7 +7,8 @@ import SignetTestSupport
 import TPM
 
 /// Issue 13, tried as a hostile node would: an AK enrolled as a bare key still has its
-/// attributes checked (finding 1); a stored state is strict JSON (finding 2).
+/// attributes checked (finding 1); a stored state is strict JSON (finding 2); the evidence's
+/// nonce field is the round's nonce (finding 3).
 final class TrustFindingsTests: XCTestCase {
     private func verify(_ node: NodeScenario, _ evidence: Evidence, _ expectations: AttestationExpectations,
                         previous: AttestationState? = nil) -> AttestationResult {
@@ -82,6 +83,29 @@ final class TrustFindingsTests: XCTestCase {
         var evidence = node.evidence(nonce: nonce)
         evidence.attestationKey = .init(publicArea: unrestricted(node.tpm.akPublic))
         XCTAssertEqual(verify(node, evidence, node.expectations(nonce: nonce)).verdict.codes, [.akMismatch])
+    }
+
+    // MARK: - Finding 3: the evidence's nonce field
+
+    func testTheEvidencesNonceMustBeTheRoundsNonce() {
+        let node = NodeScenario()
+        let nonce = newNonce()
+        var evidence = node.evidence(nonce: nonce)  // the quote's extraData is this round's nonce
+        evidence.nonce = newNonce()
+        let verdict = verify(node, evidence, node.expectations(nonce: nonce)).verdict
+        XCTAssertEqual(verdict.codes, [.evidenceNonceMismatch], verdict.textReport())
+        XCTAssertEqual(verdict.reasons.first?.field, "nonce")
+        XCTAssertTrue(verdict.reasons.first!.message.contains(Hex.encode(evidence.nonce)))
+        XCTAssertTrue(verdict.reasons.first!.message.contains(Hex.encode(nonce)))
+        // Evidence and quote agree with each other, not with the round: both named.
+        let old = node.evidence(nonce: newNonce())
+        let replayed = verify(node, old, node.expectations(nonce: nonce)).verdict
+        XCTAssertEqual(Set(replayed.codes), [.evidenceNonceMismatch, .nonceMismatch], replayed.textReport())
+        // Through JSON too: the decoded nonce field is compared.
+        var document = try! JSONSerialization.jsonObject(with: Data(node.evidence(nonce: nonce).encoded())) as! [String: Any]
+        document["nonce"] = Hex.encode(newNonce())
+        let decoded = try! Evidence.decode(Array(try! JSONSerialization.data(withJSONObject: document)))
+        XCTAssertFails(verify(node, decoded, node.expectations(nonce: nonce)).verdict, .evidenceNonceMismatch)
     }
 
     func testAStoredStateIsStrictJSON() throws {

@@ -92,6 +92,22 @@ extension AttestCLITests {
         }
     }
 
+    /// Finding 3: the evidence's nonce field must be the round's nonce, as the quote's extraData is.
+    func testTheEvidencesNonceFieldMustMatchTheRound() throws {
+        let nonce = "6e6f6e63652d74776f"
+        let (agent, evidence, reference, _) = try honestRound(nonce: nonce)
+        var edited = try document(evidence)
+        edited["nonce"] = "00112233445566778899"
+        let path = try write(edited, "other-nonce.json")
+        let r = try signet(["attest", "verify", path, "--nonce", nonce, "--ak", "\(agent)/ak.pem"] + reference)
+        XCTAssertEqual(r.status, 1, r.output)
+        XCTAssertTrue(r.stdout.contains("[evidence-nonce-mismatch]") && r.stdout.contains("00112233445566778899"), r.stdout)
+        // Verified against the evidence's own nonce: the quote's extraData says otherwise.
+        let other = try signet(["attest", "verify", path, "--nonce", "00112233445566778899", "--ak", "\(agent)/ak.pem"] + reference)
+        XCTAssertEqual(other.status, 1, other.output)
+        XCTAssertTrue(other.stdout.contains("[nonce-mismatch]"), other.stdout)
+    }
+
     /// Finding 2 and the format doc: evidence with a key twice, a byte order mark, `version: 1.0`,
     /// upper-case PCR hex or unpadded base64 is not evidence (exit 2, naming the field).
     func testEvidenceMustBeStrictJSONAsDocumented() throws {

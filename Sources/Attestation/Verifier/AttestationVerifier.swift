@@ -10,9 +10,9 @@ import TPM
 /// 1. the quote (`QuoteVerifier`): signature with the enrolled AK, checked
 ///    with its public area (enrolled, or for an AK enrolled as a bare key the
 ///    evidence's `ak.tpm2b_public` holding that key) so its attributes are
-///    always checked; TPM magic and quote type, extraData == nonce, the
-///    required PCRs covered, pcrDigest == H(supplied PCR values); the
-///    evidence must name that AK;
+///    always checked; TPM magic and quote type, extraData == nonce == the
+///    evidence's `nonce`, the required PCRs covered, pcrDigest == H(supplied PCR
+///    values); the evidence must name that AK;
 /// 2. the TPM clock against the previous round (`resetCount`,
 ///    `restartCount`, `clock` never backwards; a reset means a reboot, and
 ///    then the log must start again at entry 0);
@@ -57,8 +57,10 @@ public struct AttestationVerifier: Sendable {
         }
 
         // 1. The quote, always checked with a public area, so the AK's attributes (a restricted
-        //    signing key of the TPM) are checked whatever form the AK was enrolled in.
+        //    signing key of the TPM) are checked whatever form the AK was enrolled in; and the
+        //    evidence's own nonce field must be this round's nonce.
         let akMismatch = Self.attestationKeyMismatch(evidence.attestationKey, expected: expectations.attestationKey)
+        let nonceMismatch = Self.evidenceNonceMismatch(evidence.nonce, expected: expectations.nonce)
         let akArea: TPMPublic
         switch expectations.attestationKey {
         case .publicArea(let area):
@@ -82,10 +84,12 @@ public struct AttestationVerifier: Sendable {
                                              requiredSelection: expectations.requiredSelection)
         } catch {
             if let akMismatch { verdict.reasons.append(akMismatch) }
+            if let nonceMismatch { verdict.reasons.append(nonceMismatch) }
             return fail(VerdictReason(code: VerdictCode(error.code), message: error.reason,
                                       offset: error.structureError?.offset, field: error.structureError?.field))
         }
         if let akMismatch { return fail(akMismatch) }
+        if let nonceMismatch { return fail(nonceMismatch) }
         let clockInfo = quote.attest.clockInfo
         var imaValues = [HashAlgorithm: [UInt8]]()
         for value in quote.pcrs where value.index == Int(expectations.imaPCR) {
@@ -273,6 +277,15 @@ public struct AttestationVerifier: Sendable {
             }
         }
         return nil
+    }
+
+    /// A reason when the evidence's `nonce` field is not this round's nonce. (The quote's
+    /// extraData is checked against this round's nonce by `QuoteVerifier`.)
+    private static func evidenceNonceMismatch(_ named: [UInt8], expected: [UInt8]) -> VerdictReason? {
+        guard named != expected else { return nil }
+        return VerdictReason(code: .evidenceNonceMismatch,
+                             message: "the evidence's nonce field is \(Hex.encode(named)), not this round's nonce \(Hex.encode(expected))",
+                             field: "nonce")
     }
 
 }

@@ -11,6 +11,9 @@ public enum VerdictCode: String, Sendable, Hashable, CaseIterable, Codable {
     /// `ak.tpm2b_public`: the key's attributes (restricted signing key of a TPM)
     /// cannot be checked.
     case akPublicAreaMissing = "ak-public-area-missing"
+    /// The evidence's `nonce` field is not this round's nonce (the one the quote
+    /// must carry as extraData).
+    case evidenceNonceMismatch = "evidence-nonce-mismatch"
     /// The quote or its signature does not parse, or uses a scheme that does not fit the AK.
     case quoteMalformed = "quote-malformed"
     /// The quote's signature does not verify with the enrolled AK.
