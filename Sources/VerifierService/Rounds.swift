@@ -136,9 +136,14 @@ extension VerifierCore {
         return .conflict("nonce-expired", "the nonce expired at \(try row.integer("expires_at")) ms; ask for a new one")
     }
 
-    /// The node's stored state, when it decodes (strict JSON).
+    /// The node's stored state, when it is usable: strict JSON, and bound to the node's enrolled
+    /// AK. A state bound to another AK (the node re-enrolled with a new one) or to none (written
+    /// before states were bound) is not used: the node is asked for its log from entry 0, and
+    /// the full replay's state replaces it.
     static func storedState(_ node: NodeRecord) -> AttestationState? {
-        node.state.flatMap { try? AttestationState.decode(Array($0.utf8)) }
+        guard let json = node.state, let state = try? AttestationState.decode(Array(json.utf8)),
+              let ak = try? TPMPublic(tpm2bPublic: node.attestationKey).publicKey(), state.isBound(to: ak) else { return nil }
+        return state
     }
 
     static func decodeEvidence(_ bytes: [UInt8]) throws -> Evidence {

@@ -41,7 +41,7 @@ extension Attest {
         @Option(help: ArgumentHelp("The nonce this round challenged the node with (hex).", valueName: "hex")) var nonce: String
         @Option(help: ArgumentHelp("The node's enrolled AK: ak.pem (the evidence must then carry the AK's TPM2B_PUBLIC for that key), or ak.pub (TPM2B_PUBLIC).", valueName: "file")) var ak: String
         @Option(help: ArgumentHelp("PCRs the quote must cover.", valueName: "banks")) var pcrs = "sha256:0-10"
-        @Option(help: ArgumentHelp("State file of this node: read if present, written after a pass.", valueName: "file")) var state: String?
+        @Option(help: ArgumentHelp("State file of this node (bound to its AK): read if present, written after a pass.", valueName: "file")) var state: String?
         @OptionGroup var reference: ReferenceOptions
         @Flag(help: "Print the verdict as JSON.") var json = false
 

@@ -6,9 +6,9 @@ import SignetCrypto
 import SignetTestSupport
 import TPM
 
-/// Issue 13, tried as a hostile node would: an AK enrolled as a bare key still has its
-/// attributes checked (finding 1); a stored state is strict JSON (finding 2); the evidence's
-/// nonce field is the round's nonce (finding 3).
+/// Issue 13, findings 1, 3 and 9, tried as a hostile node would: an AK enrolled as a bare key
+/// still has its attributes checked; the evidence's nonce field is the round's nonce; a state is
+/// bound to the AK it was made with.
 final class TrustFindingsTests: XCTestCase {
     private func verify(_ node: NodeScenario, _ evidence: Evidence, _ expectations: AttestationExpectations,
                         previous: AttestationState? = nil) -> AttestationResult {
@@ -106,6 +106,57 @@ final class TrustFindingsTests: XCTestCase {
         document["nonce"] = Hex.encode(newNonce())
         let decoded = try! Evidence.decode(Array(try! JSONSerialization.data(withJSONObject: document)))
         XCTAssertFails(verify(node, decoded, node.expectations(nonce: nonce)).verdict, .evidenceNonceMismatch)
+    }
+
+    // MARK: - Finding 9: a state is bound to its AK
+
+    func testAStateIsBoundToTheAKItWasMadeWith() throws {
+        let node = NodeScenario()
+        var nonce = newNonce()
+        let first = verify(node, node.evidence(nonce: nonce), node.expectations(nonce: nonce))
+        XCTAssertPasses(first.verdict)
+        let state = try XCTUnwrap(first.state)
+        let fingerprint = AttestationState.fingerprint(of: SharedKeys.ak.publicKey)
+        XCTAssertEqual(state.attestationKeyFingerprint, fingerprint)
+        XCTAssertTrue(fingerprint.hasPrefix("sha256:") && fingerprint.count == 7 + 64, fingerprint)
+        XCTAssertEqual(state.version, 2)
+        XCTAssertTrue(state.isBound(to: SharedKeys.ak.publicKey))
+        XCTAssertFalse(state.isBound(to: SharedKeys.otherAK.publicKey))
+        XCTAssertEqual(try AttestationState.decode(Array(try JSONEncoder().encode(state))), state)
+
+        // Another node (another AK) with this node's state: a full replay of its own log would
+        // have replaced the state; refused, naming both fingerprints, the state kept.
+        nonce = newNonce()
+        let otherArea = SoftwareTPM.publicArea(of: SharedKeys.otherAK)
+        let otherEvidence = node.evidence(nonce: nonce, quoteKey: SharedKeys.otherAK)
+        let otherExpectations = AttestationExpectations(nonce: nonce, attestationKey: .publicArea(otherArea))
+        XCTAssertPasses(verify(node, otherEvidence, otherExpectations).verdict)  // its own first round passes
+        let foreign = verify(node, otherEvidence, otherExpectations, previous: state)
+        XCTAssertEqual(foreign.verdict.codes, [.stateAKMismatch], foreign.verdict.textReport())
+        let message = foreign.verdict.reasons[0].message
+        let otherFingerprint = AttestationState.fingerprint(of: SharedKeys.otherAK.publicKey)
+        XCTAssertTrue(message.contains(fingerprint) && message.contains(otherFingerprint), message)
+        XCTAssertEqual(foreign.state, state, "a refused round keeps the state it was given")
+        // The same with the other AK given as PEM.
+        let pem = AttestationExpectations(nonce: nonce, attestationKey: .publicKey(SharedKeys.otherAK.publicKey))
+        XCTAssertEqual(verify(node, otherEvidence, pem, previous: state).verdict.codes, [.stateAKMismatch])
+
+        // A version 1 state (no AK): refused, saying how to start over.
+        var legacy = state
+        legacy.attestationKeyFingerprint = nil
+        legacy.version = 1
+        let old = verify(node, node.evidence(nonce: nonce), node.expectations(nonce: nonce), previous: legacy)
+        XCTAssertEqual(old.verdict.codes, [.stateAKMismatch], old.verdict.textReport())
+        XCTAssertTrue(old.verdict.reasons[0].message.contains("move the state file away"), old.verdict.reasons[0].message)
+        // Without it, the round starts over and binds a new state.
+        XCTAssertEqual(verify(node, node.evidence(nonce: nonce), node.expectations(nonce: nonce)).state?.attestationKeyFingerprint,
+                       fingerprint)
+        // A stored version 1 file decodes (to be refused by the verifier, with that message).
+        var object = try JSONSerialization.jsonObject(with: try JSONEncoder().encode(state)) as! [String: Any]
+        object.removeValue(forKey: "attestationKeyFingerprint")
+        object["version"] = 1
+        let decoded = try AttestationState.decode(Array(try JSONSerialization.data(withJSONObject: object)))
+        XCTAssertNil(decoded.attestationKeyFingerprint)
     }
 
     func testAStoredStateIsStrictJSON() throws {

@@ -4,8 +4,8 @@ import IMAFormat
 import SignetCrypto
 import SignetTestSupport
 
-/// Issue 13 through `signet attest verify`, as a hostile node would try it: real quotes from
-/// swtpm, evidence edited as JSON.
+/// Issue 13, findings 1, 2, 3 and 9 through `signet attest verify`, as a hostile node would try
+/// them: real quotes from swtpm, evidence edited as JSON.
 extension AttestCLITests {
     /// A node that booted and ran program a, its evidence for `nonce`, and the reference.
     private func honestRound(nonce: String) throws -> (agent: String, evidence: String, reference: [String], log: String) {
@@ -29,6 +29,10 @@ extension AttestCLITests {
         let path = dir.url(name)
         try FileBytes.writeAtomically(Array(try JSONSerialization.data(withJSONObject: object)), to: path, mode: 0o644)
         return path
+    }
+
+    private func fingerprint(pem path: String) throws -> String {
+        "sha256:" + Hex.encode(Digester.hash(try PublicKey.decode(pem: try FileBytes.read(path)).spkiDER, .sha256))
     }
 
     /// Finding 1: a quote signed by a TPM key that is not restricted, sent with that key's own
@@ -106,6 +110,57 @@ extension AttestCLITests {
         let other = try signet(["attest", "verify", path, "--nonce", "00112233445566778899", "--ak", "\(agent)/ak.pem"] + reference)
         XCTAssertEqual(other.status, 1, other.output)
         XCTAssertTrue(other.stdout.contains("[nonce-mismatch]"), other.stdout)
+    }
+
+    /// Finding 9: another node's state file was replaced after a full replay. States are bound to
+    /// the AK: a mismatch is refused naming both fingerprints, and the file is left alone.
+    func testAStateFileIsBoundToTheNodesAK() throws {
+        let nonce1 = "73746174652d6f6e65"
+        let (agent, evidence, reference, log) = try honestRound(nonce: nonce1)
+        let state = dir.url("node-a.state")
+        let first = try signet(["attest", "verify", evidence, "--nonce", nonce1, "--ak", "\(agent)/ak.pem", "--state", state] + reference)
+        XCTAssertEqual(first.status, 0, first.output)
+        let stateA = try FileBytes.read(state)
+        let fingerprintA = try fingerprint(pem: "\(agent)/ak.pem")
+        XCTAssertEqual((try document(state))["attestationKeyFingerprint"] as? String, fingerprintA)
+
+        // Node B (another AK) verified with node A's state: refused, both fingerprints named, A's state untouched.
+        let agentB = dir.url("agent-b")
+        XCTAssertEqual(try signet(["agent", "enroll", "--tcti", swtpm.tcti, "--out", agentB]).status, 0)
+        let fingerprintB = try fingerprint(pem: "\(agentB)/ak.pem")
+        XCTAssertNotEqual(fingerprintA, fingerprintB)
+        let nonce2 = "73746174652d74776f"
+        let evidenceB = dir.url("evidence-b.json")
+        XCTAssertEqual(try signet(["agent", "quote", "--tcti", swtpm.tcti, "--ak", agentB, "--nonce", nonce2, "--log", log,
+                                   "--out", evidenceB]).status, 0)
+        let stateless = try signet(["attest", "verify", evidenceB, "--nonce", nonce2, "--ak", "\(agentB)/ak.pem"] + reference)
+        XCTAssertEqual(stateless.status, 0, "node B's own round passes: \(stateless.output)")
+        let foreign = try signet(["attest", "verify", evidenceB, "--nonce", nonce2, "--ak", "\(agentB)/ak.pem", "--state", state] + reference)
+        XCTAssertEqual(foreign.status, 1, foreign.output)
+        XCTAssertTrue(foreign.stdout.contains("[state-ak-mismatch]"), foreign.stdout)
+        XCTAssertTrue(foreign.stdout.contains(fingerprintA) && foreign.stdout.contains(fingerprintB), foreign.stdout)
+        XCTAssertEqual(try FileBytes.read(state), stateA, "the other node's state is not replaced")
+
+        // A state file from before the binding (version 1, no fingerprint): refused, saying how to start over.
+        var legacy = try document(state)
+        legacy.removeValue(forKey: "attestationKeyFingerprint")
+        legacy["version"] = 1
+        let legacyPath = try write(legacy, "legacy.state")
+        let old = try signet(["attest", "verify", evidence, "--nonce", nonce1, "--ak", "\(agent)/ak.pem", "--state", legacyPath] + reference)
+        XCTAssertEqual(old.status, 1, old.output)
+        XCTAssertTrue(old.stdout.contains("[state-ak-mismatch]") && old.stdout.contains("move the state file away"), old.stdout)
+        unlink(legacyPath)
+        let fresh = try signet(["attest", "verify", evidence, "--nonce", nonce1, "--ak", "\(agent)/ak.pem", "--state", legacyPath] + reference)
+        XCTAssertEqual(fresh.status, 0, fresh.output)
+        XCTAssertEqual((try document(legacyPath))["attestationKeyFingerprint"] as? String, fingerprintA)
+
+        // A state file with a key twice: not a state (exit 2), naming the key.
+        var text = String(decoding: stateA, as: UTF8.self)
+        text.insert(contentsOf: "\"nextEntry\":0,", at: text.index(after: text.startIndex))
+        let doubled = dir.write("doubled.state", text)
+        let dup = try signet(["attest", "verify", evidence, "--nonce", nonce1, "--ak", "\(agent)/ak.pem", "--state", doubled] + reference)
+        XCTAssertEqual(dup.status, 2, dup.output)
+        XCTAssertTrue(dup.stderr.contains("duplicate key") && dup.stderr.contains("nextEntry"), dup.stderr)
     }
 
     /// Finding 2 and the format doc: evidence with a key twice, a byte order mark, `version: 1.0`,

@@ -1,12 +1,13 @@
 import Foundation
 import XCTest
 import IMAFormat
+import SQLStore
 import SignetCrypto
 import SignetTestSupport
 import VerifierAPI
 
-/// Issue 13, finding 2 in the service: request bodies with a key twice are refused (one
-/// document, one meaning).
+/// Issue 13, findings 2 and 9 in the service: request bodies with a key twice are refused (one
+/// document, one meaning), and a node's stored state is used only with the node's enrolled AK.
 final class StrictInputAndStateTests: FleetTestCase {
     func nonce(_ api: APICaller, _ node: SimulatedNode) throws -> NonceResponse {
         let r = try api.call("POST", APIPath.nonce(node.id), token: try node.token(), body: Array(#"{"boot_id":"boot-1"}"#.utf8))
@@ -63,4 +64,52 @@ final class StrictInputAndStateTests: FleetTestCase {
         XCTAssertEqual(try history(verifier, node.id).count, 2, "the refused evidence stored nothing")
     }
 
+    func testAStoredStateIsUsedOnlyWithTheNodesAK() throws {
+        let verifier = VerifierProcess(dir: dir, database: dir.url("v.db"))
+        try verifier.start()
+        defer { verifier.stop() }
+        try uploadReference(verifier)
+        let node = try SimulatedNode(id: "node-a", dir: dir)
+        try node.boot()
+        try node.run(programs)
+        XCTAssertEqual(try node.attest(verifier.url).status, 0)
+        let api = APICaller(base: verifier.url)
+        let db = try SQLDatabase(url: "sqlite:" + dir.url("v.db"), maxConnections: 1)
+        func storedState() throws -> [String: Any] {
+            let text = try db.withConnection { c in try c.query("SELECT state FROM nodes WHERE id = $1", [.text(node.id)]).first!.text("state") }
+            return try XCTUnwrap(JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+        }
+        func store(_ state: [String: Any]) throws {
+            let text = String(decoding: try JSONSerialization.data(withJSONObject: state), as: UTF8.self)
+            try db.withConnection { c in _ = try c.query("UPDATE nodes SET state = $2 WHERE id = $1", [.text(node.id), .text(text)]) }
+        }
+
+        // The state of a pass names the node's AK.
+        let ak = try PublicKey.decode(pem: try FileBytes.read("\(node.stateDir)/ak.pem"))
+        let fingerprint = "sha256:" + Hex.encode(Digester.hash(ak.spkiDER, .sha256))
+        let state = try storedState()
+        XCTAssertEqual(state["attestationKeyFingerprint"] as? String, fingerprint)
+        XCTAssertEqual(try nonce(api, node).fromEntry, node.entries, "the node's own state: only new entries")
+
+        // A state bound to another AK (a re-enrolment with a new AK, or an edited row), and one
+        // bound to none (written before the binding): not used; the node sends its whole log.
+        var other = state
+        other["attestationKeyFingerprint"] = "sha256:" + String(repeating: "ab", count: 32)
+        var unbound = state
+        unbound.removeValue(forKey: "attestationKeyFingerprint")
+        unbound["version"] = 1
+        for (what, replaced) in [("another AK's", other), ("an unbound", unbound)] {
+            try store(replaced)
+            XCTAssertEqual(try nonce(api, node).fromEntry, 0, "\(what) state is not resumed")
+            let round = try node.attest(verifier.url)
+            XCTAssertEqual(round.status, 0, round.output)
+            XCTAssertEqual(try history(verifier, node.id).first?.firstEntry, 0, "\(what) state: a full replay")
+            XCTAssertEqual(try storedState()["attestationKeyFingerprint"] as? String, fingerprint, "the new state is bound to the node's AK")
+        }
+        // Bound again: the next round is incremental.
+        try node.run([(path: programs[0].path, content: programs[0].content)])
+        XCTAssertEqual(try nonce(api, node).fromEntry, node.entries - 1)
+        XCTAssertEqual(try node.attest(verifier.url).status, 0)
+        XCTAssertEqual(try history(verifier, node.id).first?.firstEntry, Int64(node.entries - 1))
+    }
 }

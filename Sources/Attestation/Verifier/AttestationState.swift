@@ -4,6 +4,7 @@ import FoundationEssentials
 import Foundation
 #endif
 import IMAFormat
+import SignetCrypto
 import StrictJSON
 import TPM
 
@@ -12,9 +13,16 @@ import TPM
 /// TPM clock of the last verified quote, the log position verified up to
 /// (entry index and byte offset) and the PCR values the entries before it
 /// produce. Codable (JSON) for storage; written only after a passing round.
+///
+/// A state is bound to the node's attestation key (`attestationKeyFingerprint`):
+/// the verifier refuses a state made with another AK (another node's state
+/// file) or with none (a version 1 state, written before the binding).
 public struct AttestationState: Sendable, Equatable, Codable {
-    /// The state format.
+    /// The state format: 2 since states are bound to the AK.
     public var version: Int
+    /// The AK whose quotes this state follows (`AttestationState.fingerprint(of:)`).
+    /// Nil only in a state written before version 2, which the verifier refuses.
+    public var attestationKeyFingerprint: String?
     /// TPMS_CLOCK_INFO.clock of the last verified quote (ms).
     public var clock: UInt64
     /// TPMS_CLOCK_INFO.resetCount: TPM resets, i.e. boots.
@@ -37,11 +45,12 @@ public struct AttestationState: Sendable, Equatable, Codable {
     public var byteOrder: String
     public var extendMode: String
 
-    public static let currentVersion = 1
+    public static let currentVersion = 2
 
     init(clock: TPMSAttest.ClockInfo, node: Evidence.NodeIdentity, checkpoint: MeasurementLogCheckpoint,
-         log: Evidence.Log, extendMode: PCRExtendMode) {
+         log: Evidence.Log, extendMode: PCRExtendMode, attestationKeyFingerprint: String?) {
         version = Self.currentVersion
+        self.attestationKeyFingerprint = attestationKeyFingerprint
         self.clock = clock.clock
         resetCount = clock.resetCount
         restartCount = clock.restartCount
@@ -74,6 +83,18 @@ public struct AttestationState: Sendable, Equatable, Codable {
             values[bank] = bankValues
         }
         return MeasurementLogCheckpoint(position: LogPosition(entryIndex: nextEntry, byteOffset: nextOffset), pcrValues: values)
+    }
+
+    /// The fingerprint a state records for an AK: `sha256:` and the lower-case hex SHA-256 of
+    /// the key's SubjectPublicKeyInfo DER (what `openssl pkey -pubin -in ak.pem -outform DER |
+    /// sha256sum` prints).
+    public static func fingerprint(of key: PublicKey) -> String {
+        "sha256:" + Hex.encode(Digester.hash(key.spkiDER, .sha256))
+    }
+
+    /// Whether this state was made with `key` as the AK (false for a state that names no AK).
+    public func isBound(to key: PublicKey) -> Bool {
+        attestationKeyFingerprint == Self.fingerprint(of: key)
     }
 
     /// Decodes a stored state: strict JSON first (`StrictJSON`: no key twice, no byte order

@@ -11,8 +11,9 @@ import TPM
 ///    with its public area (enrolled, or for an AK enrolled as a bare key the
 ///    evidence's `ak.tpm2b_public` holding that key) so its attributes are
 ///    always checked; TPM magic and quote type, extraData == nonce == the
-///    evidence's `nonce`, the required PCRs covered, pcrDigest == H(supplied PCR
-///    values); the evidence must name that AK;
+///    evidence's `nonce`, the required PCRs covered, pcrDigest == H(supplied
+///    PCR values); the evidence must name that AK; the previous state must be
+///    bound to that AK;
 /// 2. the TPM clock against the previous round (`resetCount`,
 ///    `restartCount`, `clock` never backwards; a reset means a reboot, and
 ///    then the log must start again at entry 0);
@@ -90,6 +91,11 @@ public struct AttestationVerifier: Sendable {
         }
         if let akMismatch { return fail(akMismatch) }
         if let nonceMismatch { return fail(nonceMismatch) }
+
+        // The previous state must be this AK's: another node's state would be resumed or replaced.
+        let akFingerprint = (try? akArea.publicKey()).map(AttestationState.fingerprint(of:))
+        if let previous, let reason = Self.stateBindingProblem(previous, fingerprint: akFingerprint) { return fail(reason) }
+
         let clockInfo = quote.attest.clockInfo
         var imaValues = [HashAlgorithm: [UInt8]]()
         for value in quote.pcrs where value.index == Int(expectations.imaPCR) {
@@ -169,7 +175,7 @@ public struct AttestationVerifier: Sendable {
                                       message: "\(failureCount) of \(summary.judgedEntries) measurement(s) rejected\(listed)"))
         }
         let state = AttestationState(clock: clockInfo, node: evidence.node, checkpoint: checker.checkpoint, log: log,
-                                     extendMode: start.mode)
+                                     extendMode: start.mode, attestationKeyFingerprint: akFingerprint)
         return AttestationResult(verdict: verdict, state: state)
     }
 
@@ -288,4 +294,19 @@ public struct AttestationVerifier: Sendable {
                              field: "nonce")
     }
 
+    /// A reason when the previous state is not bound to this round's AK (`fingerprint`, nil
+    /// when the AK holds no usable key): another node's state, or one that names no AK.
+    private static func stateBindingProblem(_ previous: AttestationState, fingerprint: String?) -> VerdictReason? {
+        guard let fingerprint, previous.attestationKeyFingerprint != fingerprint else { return nil }
+        guard let stored = previous.attestationKeyFingerprint else {
+            return VerdictReason(code: .stateAKMismatch,
+                                 message: "the state (version \(previous.version)) was written before states were bound to the node's AK, "
+                                    + "so it cannot be told from another node's; to start over, move the state file away: the next round "
+                                    + "replays the log from entry 0 and writes a state bound to \(fingerprint)")
+        }
+        return VerdictReason(code: .stateAKMismatch,
+                             message: "the state belongs to the attestation key \(stored), not to this node's AK \(fingerprint): "
+                                + "it is another node's state (or the node has a new AK); use this node's own state, or move the file "
+                                + "away to start over from entry 0")
+    }
 }

@@ -14,6 +14,9 @@ public enum VerdictCode: String, Sendable, Hashable, CaseIterable, Codable {
     /// The evidence's `nonce` field is not this round's nonce (the one the quote
     /// must carry as extraData).
     case evidenceNonceMismatch = "evidence-nonce-mismatch"
+    /// The previous state was made with another AK (another node's state) or
+    /// with none (written before states were bound to the AK).
+    case stateAKMismatch = "state-ak-mismatch"
     /// The quote or its signature does not parse, or uses a scheme that does not fit the AK.
     case quoteMalformed = "quote-malformed"
     /// The quote's signature does not verify with the enrolled AK.
