@@ -7,13 +7,13 @@ import StrictJSON
 /// is given twice under one key (the duplicate named at the second key's offset).
 let body: FuzzBody = { data, size in
     let bytes = fuzzInput(data, size)
-    do {
+    do throws(StrictJSONError) {
         try StrictJSON.validate(bytes)
     } catch {
         precondition(error.offset >= 0 && error.offset <= bytes.count, "offset \(error.offset) outside the input")
         return 0
     }
-    do {
+    do throws(StrictJSONError) {
         try StrictJSON.validate([0xEF, 0xBB, 0xBF] + bytes)
         preconditionFailure("a byte order mark was accepted")
     } catch {
@@ -21,7 +21,7 @@ let body: FuzzBody = { data, size in
     }
     let head = Array(#"{"k":"#.utf8)
     let doubled = head + bytes + Array(#","k":"#.utf8) + bytes + Array("}".utf8)
-    do {
+    do throws(StrictJSONError) {
         try StrictJSON.validate(doubled, options: StrictJSON.Options(maxDepth: StrictJSON.defaultMaxDepth + 1))
         preconditionFailure("a duplicate key was accepted")
     } catch {
