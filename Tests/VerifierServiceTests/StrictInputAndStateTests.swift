@@ -4,10 +4,12 @@ import IMAFormat
 import SQLStore
 import SignetCrypto
 import SignetTestSupport
+import TPM
 import VerifierAPI
 
-/// Issue 13, findings 2 and 9 in the service: request bodies with a key twice are refused (one
-/// document, one meaning), and a node's stored state is used only with the node's enrolled AK.
+/// Issue 13, findings 1, 2 and 9 in the service: the enrolled AK's attributes are checked every
+/// round, request bodies with a key twice are refused (one document, one meaning), and a node's
+/// stored state is used only with the node's enrolled AK.
 final class StrictInputAndStateTests: FleetTestCase {
     func nonce(_ api: APICaller, _ node: SimulatedNode) throws -> NonceResponse {
         let r = try api.call("POST", APIPath.nonce(node.id), token: try node.token(), body: Array(#"{"boot_id":"boot-1"}"#.utf8))
@@ -111,5 +113,39 @@ final class StrictInputAndStateTests: FleetTestCase {
         XCTAssertEqual(try nonce(api, node).fromEntry, node.entries - 1)
         XCTAssertEqual(try node.attest(verifier.url).status, 0)
         XCTAssertEqual(try history(verifier, node.id).first?.firstEntry, Int64(node.entries - 1))
+    }
+
+    /// The service verifies every round with the enrolled public area, attributes included: an
+    /// enrolled AK row that is not a restricted key (here the node's key with `restricted`
+    /// cleared in the stored TPM2B_PUBLIC, as a database edit could leave it) fails the round.
+    func testTheServiceChecksTheEnrolledAKsAttributesEveryRound() throws {
+        let verifier = VerifierProcess(dir: dir, database: dir.url("v.db"))
+        try verifier.start()
+        defer { verifier.stop() }
+        try uploadReference(verifier)
+        let node = try SimulatedNode(id: "node-a", dir: dir)
+        try node.boot()
+        try node.run(programs)
+        XCTAssertEqual(try node.attest(verifier.url).status, 0)
+        let db = try SQLDatabase(url: "sqlite:" + dir.url("v.db"), maxConnections: 1)
+        let stored = try db.withConnection { c in try c.query("SELECT ak_public FROM nodes WHERE id = $1", [.text(node.id)]).first!.blob("ak_public") }
+        let ak = try TPMPublic(tpm2bPublic: stored)
+        XCTAssertTrue(ak.attributes.contains(.restricted))
+        let unrestricted = TPMPublic(nameAlg: ak.nameAlg, attributes: ak.attributes.subtracting(.restricted), authPolicy: ak.authPolicy,
+                                     parameters: ak.parameters, unique: ak.unique)
+        try db.withConnection { c in
+            _ = try c.query("UPDATE nodes SET ak_public = $2 WHERE id = $1", [.text(node.id), .blob(unrestricted.tpm2bMarshaled)])
+        }
+        let api = APICaller(base: verifier.url)
+        let issued = try nonce(api, node)
+        let out = dir.url("evidence.json")
+        let q = try signet(["agent", "quote", "--tcti", node.swtpm.tcti, "--ak", node.stateDir, "--nonce", issued.nonce,
+                            "--log", node.logPath, "--from-entry", "\(issued.fromEntry)", "--out", out])
+        XCTAssertEqual(q.status, 0, q.output)
+        let r = try api.call("POST", APIPath.attestations(node.id), token: try node.token(), body: try FileBytes.read(out))
+        XCTAssertEqual(r.status, 200, String(decoding: r.body, as: UTF8.self))
+        let response = try api.decode(AttestationResponse.self, r)
+        XCTAssertFalse(response.passed)
+        XCTAssertTrue(response.verdict.contains("ak-invalid") && response.verdict.contains("restricted"), response.verdict)
     }
 }
