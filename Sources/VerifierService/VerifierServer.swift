@@ -180,7 +180,8 @@ public enum VerifierServer {
     /// a 400 `duplicate-key` or `bad-json` names the path and byte offset), then the fields.
     static func decode<T: Decodable>(_ body: [UInt8]) throws -> T {
         do { try StrictJSON.validate(body) } catch {
-            throw ServiceError.badRequest(error.code == .duplicateKey ? "duplicate-key" : "bad-json", error.description, field: error.path)
+            throw ServiceError.badRequest(error.code == .duplicateKey ? "duplicate-key" : "bad-json", error.description,
+                                          field: error.path.isEmpty ? nil : error.path)
         }
         do { return try JSONDecoder().decode(T.self, from: Data(body)) } catch let DecodingError.keyNotFound(key, _) {
             throw ServiceError.badRequest("bad-json", "missing field '\(key.stringValue)'", field: key.stringValue)
