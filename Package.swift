@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "signet-verifier", targets: ["signet-verifier"]),
         .library(name: "SignetCrypto", targets: ["SignetCrypto"]),
         .library(name: "IMAFormat", targets: ["IMAFormat"]),
+        .library(name: "StrictJSON", targets: ["StrictJSON"]),
         .library(name: "Signing", targets: ["Signing"]),
         .library(name: "Keyring", targets: ["Keyring"]),
         .library(name: "Policy", targets: ["Policy"]),
@@ -49,6 +50,8 @@ let package = Package(
         .target(name: "SignetCrypto", dependencies: ["COpenSSL", "CRSAPublic", "IMAFormat"]),
         // Pure byte formats: security.ima / security.evm xattrs. No I/O.
         .target(name: "IMAFormat", dependencies: []),
+        // Strict JSON syntax (RFC 8259; no duplicate keys, no BOM, bounded depth), checked before any decode. No I/O.
+        .target(name: "StrictJSON", dependencies: []),
         // The kernel keyrings IMA/EVM verify with (libkeyutils).
         .target(name: "Keyring", dependencies: ["CKeyutils", "SignetCrypto", "IMAFormat"]),
         // IMA policies on a real system: load into securityfs, dry-run over an image.
@@ -56,9 +59,9 @@ let package = Package(
         // TPM 2.0: tpm2-tss ESAPI wrapper and TPM structure parsing.
         .target(name: "TPM", dependencies: ["CTSS2", "SignetCrypto", "IMAFormat"]),
         // Attestation: evidence, reference values, per-entry judgement, the verifier engine, Keylime interop.
-        .target(name: "Attestation", dependencies: ["IMAFormat", "SignetCrypto", "Signing", "TPM"], exclude: ["README.md"]),
+        .target(name: "Attestation", dependencies: ["IMAFormat", "SignetCrypto", "Signing", "TPM", "StrictJSON"], exclude: ["README.md"]),
         // Tree walk, parallel hash+sign pipeline, xattrs, provenance manifest, appraisal.
-        .target(name: "Signing", dependencies: ["SignetCrypto", "IMAFormat", "CLinux"]),
+        .target(name: "Signing", dependencies: ["SignetCrypto", "IMAFormat", "CLinux", "StrictJSON"]),
         // One SQL API over SQLite (embedded, default) and PostgreSQL (libpq, fleets): pool, transactions, migrations.
         .target(name: "SQLStore", dependencies: ["CSQLite", "CPostgres"]),
         // Blocking HTTP(S) client over libcurl: the agent, the fleet CLI and webhooks.
@@ -70,6 +73,7 @@ let package = Package(
             name: "VerifierService",
             dependencies: [
                 "Attestation", "TPM", "SignetCrypto", "Signing", "IMAFormat", "SQLStore", "SignetHTTPClient", "VerifierAPI",
+                "StrictJSON",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -121,6 +125,7 @@ let package = Package(
                 "IMAFormat", "Signing", "SignetTestSupport", "signet", "signet-verifier",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]),
+        .testTarget(name: "StrictJSONTests", dependencies: ["StrictJSON"]),
         .testTarget(name: "IMAFormatTests", dependencies: ["IMAFormat", "SignetCrypto", "SignetTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "SignetCryptoTests", dependencies: ["SignetCrypto", "IMAFormat", "SignetTestSupport"]),
         .testTarget(name: "SigningTests", dependencies: ["Signing", "SignetCrypto", "IMAFormat", "SignetTestSupport"]),

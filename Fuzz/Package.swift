@@ -21,5 +21,6 @@ let package = Package(
                                                                  .product(name: "IMAFormat", package: "signet"),
                                                                  .product(name: "Signing", package: "signet"),
                                                                  .product(name: "SignetCrypto", package: "signet")]),
+        .executableTarget(name: "FuzzStrictJSON", dependencies: ["FuzzSupport", .product(name: "StrictJSON", package: "signet")]),
     ]
 )

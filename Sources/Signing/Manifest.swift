@@ -5,6 +5,7 @@ import Foundation
 #endif
 import IMAFormat
 import SignetCrypto
+import StrictJSON
 
 /// The provenance manifest: what was signed, by which key, from which build.
 /// JSON Lines: a header object, then one object per path, ordered by path bytes.
@@ -145,6 +146,15 @@ public struct Manifest: Equatable, Sendable {
         guard let first = lines.first else {
             throw ManifestError(source: source, line: 1, field: nil, reason: "the manifest is empty")
         }
+        // Each line strict JSON first (no key twice, no byte order mark): one manifest, one meaning.
+        func strict(_ line: ArraySlice<UInt8>, _ number: Int) throws {
+            do { try StrictJSON.validate(line) } catch {
+                let what = number == 1 ? "not a Signet manifest header" : "malformed entry"
+                throw ManifestError(source: source, line: number, field: error.path.isEmpty ? nil : error.path,
+                                    reason: "\(what): not strict JSON at byte \(error.offset) of the line: \(error.reason)")
+            }
+        }
+        try strict(first, 1)
         let header: Header
         do {
             header = try decoder.decode(Header.self, from: Data(first))
@@ -167,6 +177,7 @@ public struct Manifest: Equatable, Sendable {
             func fail(_ field: String?, _ reason: String) -> ManifestError {
                 ManifestError(source: source, line: lineNumber, field: field, reason: reason)
             }
+            try strict(raw, lineNumber)
             let line: EntryLine
             do {
                 line = try decoder.decode(EntryLine.self, from: Data(raw))

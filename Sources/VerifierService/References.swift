@@ -7,6 +7,7 @@ import Attestation
 import IMAFormat
 import SQLStore
 import SignetCrypto
+import StrictJSON
 import Synchronization
 import VerifierAPI
 
@@ -30,7 +31,10 @@ final class ReferenceCache: Sendable {
             return try row.blob("document")
         }
         let upload: ReferenceUpload
-        do { upload = try JSONDecoder().decode(ReferenceUpload.self, from: Data(document)) } catch {
+        do {
+            try StrictJSON.validate(document)
+            upload = try JSONDecoder().decode(ReferenceUpload.self, from: Data(document))
+        } catch {
             throw ServiceError(500, "bad-stored-reference", "stored reference \(group) v\(latest) does not decode: \(error)")
         }
         let reference: Reference

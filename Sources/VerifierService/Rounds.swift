@@ -26,8 +26,7 @@ extension VerifierCore {
         return try withConnection { c in
             let node = try authenticatedNode(nodeID, token: token, on: c)
             var from = (entry: 0, offset: 0)
-            if node.bootID == request.bootID, let json = node.state,
-               let state = try? JSONDecoder().decode(AttestationState.self, from: Data(json.utf8)) {
+            if node.bootID == request.bootID, let state = Self.storedState(node) {
                 from = (state.nextEntry, state.nextOffset)
             }
             try c.query("""
@@ -62,7 +61,7 @@ extension VerifierCore {
         }
 
         // 2. Verify (CPU only, no database).
-        let previous = node.state.flatMap { try? JSONDecoder().decode(AttestationState.self, from: Data($0.utf8)) }
+        let previous = Self.storedState(node)
         let akArea: TPMPublic
         do { akArea = try TPMPublic(tpm2bPublic: node.attestationKey) } catch {
             throw ServiceError(500, "bad-stored-ak", "the stored AK of \(nodeID) does not parse: \(error)")
@@ -135,6 +134,16 @@ extension VerifierCore {
             return .conflict("nonce-in-use", "this nonce is already being verified (a duplicate submission)")
         }
         return .conflict("nonce-expired", "the nonce expired at \(try row.integer("expires_at")) ms; ask for a new one")
+    }
+
+    /// The node's stored state, when it is usable: strict JSON, and bound to the node's enrolled
+    /// AK. A state bound to another AK (the node re-enrolled with a new one) or to none (written
+    /// before states were bound) is not used: the node is asked for its log from entry 0, and
+    /// the full replay's state replaces it.
+    static func storedState(_ node: NodeRecord) -> AttestationState? {
+        guard let json = node.state, let state = try? AttestationState.decode(Array(json.utf8)),
+              let ak = try? TPMPublic(tpm2bPublic: node.attestationKey).publicKey(), state.isBound(to: ak) else { return nil }
+        return state
     }
 
     static func decodeEvidence(_ bytes: [UInt8]) throws -> Evidence {

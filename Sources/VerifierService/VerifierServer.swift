@@ -11,6 +11,7 @@ import NIOCore
 import NIOPosix
 import NIOSSL
 import SignetHTTPClient
+import StrictJSON
 import VerifierAPI
 
 /// The verifier service over HTTP(S): routes, authentication headers, body limits, and the
@@ -213,7 +214,13 @@ public enum VerifierServer {
         return TokenEncoding.decode(String(value.dropFirst(7)))
     }
 
+    /// A request body as `T`: strict JSON first (`StrictJSON`: no key twice, no byte order mark;
+    /// a 400 `duplicate-key` or `bad-json` names the path and byte offset), then the fields.
     static func decode<T: Decodable>(_ body: [UInt8]) throws -> T {
+        do { try StrictJSON.validate(body) } catch {
+            throw ServiceError.badRequest(error.code == .duplicateKey ? "duplicate-key" : "bad-json", error.description,
+                                          field: error.path.isEmpty ? nil : error.path)
+        }
         do { return try JSONDecoder().decode(T.self, from: Data(body)) } catch let DecodingError.keyNotFound(key, _) {
             throw ServiceError.badRequest("bad-json", "missing field '\(key.stringValue)'", field: key.stringValue)
         } catch let DecodingError.typeMismatch(_, context) {

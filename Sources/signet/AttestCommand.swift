@@ -42,9 +42,9 @@ extension Attest {
 
         @Argument(help: ArgumentHelp("The evidence bundle (signet-evidence JSON).", valueName: "evidence")) var evidence: String
         @Option(help: ArgumentHelp("The nonce this round challenged the node with (hex).", valueName: "hex")) var nonce: String
-        @Option(help: ArgumentHelp("The node's enrolled AK: ak.pem, or ak.pub (TPM2B_PUBLIC).", valueName: "file")) var ak: String
+        @Option(help: ArgumentHelp("The node's enrolled AK: ak.pem (the evidence must then carry the AK's TPM2B_PUBLIC for that key), or ak.pub (TPM2B_PUBLIC).", valueName: "file")) var ak: String
         @Option(help: ArgumentHelp("PCRs the quote must cover.", valueName: "banks")) var pcrs = "sha256:0-10"
-        @Option(help: ArgumentHelp("State file of this node: read if present, written after a pass.", valueName: "file")) var state: String?
+        @Option(help: ArgumentHelp("State file of this node (bound to its AK): read if present, written after a pass.", valueName: "file")) var state: String?
         @OptionGroup var reference: ReferenceOptions
         @Flag(help: "Print the verdict as JSON.") var json = false
         @Option(help: ArgumentHelp("Decode and verify the evidence this many times in one process, sharing the verified-signature cache, and print each round's rate (what the verifier service does per request; the reference is loaded once).", valueName: "n"))
@@ -69,7 +69,7 @@ extension Attest {
                 do { parsed = try Evidence.decode(evidenceBytes) } catch { throw UsageError("\(evidence): \(error)") }
                 var previous: AttestationState?
                 if let state, let bytes = try? FileBytes.read(state) {
-                    do { previous = try JSONDecoder().decode(AttestationState.self, from: Data(bytes)) } catch {
+                    do { previous = try AttestationState.decode(bytes) } catch {
                         throw UsageError("\(state): not a Signet attestation state: \(error)")
                     }
                 }

@@ -28,9 +28,7 @@ extension Evidence {
             throw EvidenceError.invalid("created", "is not an RFC 3339 time (\(created.utf8.count) characters)")
         }
 
-        guard let nonce = Hex.decode(d.nonce) else {
-            throw EvidenceError.invalid("nonce", "is not hex")
-        }
+        let nonce = try Self.lowerHex(d.nonce, "nonce")
         guard (1...Evidence.maxNonceLength).contains(nonce.count) else {
             throw EvidenceError.invalid("nonce", "has \(nonce.count) byte(s); expected 1 to \(Evidence.maxNonceLength)")
         }
@@ -73,12 +71,30 @@ extension Evidence {
                   pcrs: pcrs, attestationKey: AttestationKey(publicArea: publicArea, pem: pem), log: log)
     }
 
-    /// Strict base64 (no line breaks), with the size checked before decoding.
+    /// Lower-case hex of whole bytes, as the format defines; upper case is refused (one value,
+    /// one spelling).
+    static func lowerHex(_ text: String, _ field: String) throws(EvidenceError) -> [UInt8] {
+        if let bad = text.utf8.firstIndex(where: { !((0x30...0x39).contains($0) || (0x61...0x66).contains($0)) }) {
+            let position = text.utf8.distance(from: text.utf8.startIndex, to: bad)
+            let c = text.utf8[bad]
+            let upper = (0x41...0x46).contains(c)
+            throw EvidenceError.invalid(field, upper ? "is not lower-case hex (upper-case digit at position \(position))"
+                                                     : "is not hex (unexpected character at position \(position))")
+        }
+        guard text.utf8.count % 2 == 0, let bytes = Hex.decode(text) else {
+            throw EvidenceError.invalid(field, "is not hex (odd number of digits)")
+        }
+        return bytes
+    }
+
+    /// Strict base64 (RFC 4648 section 4: no line breaks, padded to a multiple of 4, unused bits
+    /// zero), with the size checked before decoding.
     static func base64(_ text: String, _ field: String, limit: Int) throws(EvidenceError) -> [UInt8] {
         let decodedUpperBound = text.utf8.count / 4 * 3
         guard decodedUpperBound <= limit + 2 else {
             throw EvidenceError.tooLarge(field, size: decodedUpperBound, limit: limit)
         }
+        if let problem = Self.strictBase64Problem(text) { throw EvidenceError.invalid(field, "not base64: \(problem)") }
         guard let data = Data(base64Encoded: text) else {
             let bad = text.utf8.firstIndex { !Self.isBase64Character($0) }
                 .map { text.utf8.distance(from: text.utf8.startIndex, to: $0) }
@@ -87,6 +103,48 @@ extension Evidence {
         }
         guard data.count <= limit else { throw EvidenceError.tooLarge(field, size: data.count, limit: limit) }
         return [UInt8](data)
+    }
+
+    /// Why `text` is not canonical padded base64, or nil: length a multiple of 4, only the
+    /// alphabet, `=` only as the last one or two characters, and the bits the padding drops zero
+    /// (so each byte string has exactly one spelling).
+    static func strictBase64Problem(_ text: String) -> String? {
+        var text = text
+        return text.withUTF8 { b -> String? in
+            guard b.count % 4 == 0 else { return "length \(b.count) is not a multiple of 4 (unpadded?)" }
+            guard !b.isEmpty else { return nil }
+            var padding = 0
+            if b[b.count - 1] == UInt8(ascii: "=") { padding = b[b.count - 2] == UInt8(ascii: "=") ? 2 : 1 }
+            let body = b.count - padding
+            for k in 0..<body where !isBase64Alphabet(b[k]) {
+                return b[k] == UInt8(ascii: "=") ? "padding '=' inside the text at position \(k)"
+                                                 : "unexpected character at position \(k)"
+            }
+            let last = base64Value(b[body - 1])
+            if padding == 2, last & 0x0F != 0 { return "non-zero bits before the padding at position \(body - 1)" }
+            if padding == 1, last & 0x03 != 0 { return "non-zero bits before the padding at position \(body - 1)" }
+            return nil
+        }
+    }
+
+    private static func isBase64Alphabet(_ c: UInt8) -> Bool {
+        switch c {
+        case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+             UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "+"), UInt8(ascii: "/"):
+            return true
+        default:
+            return false
+        }
+    }
+
+    private static func base64Value(_ c: UInt8) -> UInt8 {
+        switch c {
+        case UInt8(ascii: "A")...UInt8(ascii: "Z"): return c - UInt8(ascii: "A")
+        case UInt8(ascii: "a")...UInt8(ascii: "z"): return c - UInt8(ascii: "a") + 26
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - UInt8(ascii: "0") + 52
+        case UInt8(ascii: "+"): return 62
+        default: return 63
+        }
     }
 
     private static func isBase64Character(_ c: UInt8) -> Bool {
@@ -117,7 +175,7 @@ extension Evidence {
                       indexText == String(index) else {
                     throw EvidenceError.invalid(field, "the PCR index must be a decimal number 0-23")
                 }
-                guard let digest = Hex.decode(hex) else { throw EvidenceError.invalid(field, "is not hex") }
+                let digest = try lowerHex(hex, field)
                 guard digest.count == length else {
                     throw EvidenceError.invalid(field, "has \(digest.count) byte(s); a \(bank) PCR has \(length)")
                 }

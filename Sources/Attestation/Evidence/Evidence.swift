@@ -5,6 +5,7 @@ import Foundation
 #endif
 import IMAFormat
 import SignetCrypto
+import StrictJSON
 import TPM
 
 /// What an agent ships to the verifier for one attestation round: a TPM
@@ -59,7 +60,10 @@ import TPM
 /// an agent sends the log from the position the verifier's state asks for.
 ///
 /// Decoding checks every field, names the one that fails (`EvidenceError`
-/// with its JSON path), and enforces `EvidenceLimits`.
+/// with its JSON path), and enforces `EvidenceLimits`. The document must be
+/// strict JSON (`StrictJSON`: no byte order mark, no key twice in an object,
+/// UTF-8); `version` and the log positions are integers (`1`, not `1.0`);
+/// hex is lower case and base64 padded, as above.
 public struct Evidence: Sendable, Equatable {
     /// The `format` value.
     public static let formatName = "signet-evidence"
@@ -94,11 +98,19 @@ public struct Evidence: Sendable, Equatable {
         self.log = log
     }
 
+    /// The integer fields, checked as written (`1`, not `1.0` or `1e0`).
+    static let integerFields: Set<[String]> = [["version"], ["ima_log", "log_from_entry"], ["ima_log", "log_from_offset"]]
+
     /// Decodes and validates an evidence document. Throws `EvidenceError`
     /// naming the field; never crashes on hostile input.
     public static func decode(_ bytes: [UInt8], limits: EvidenceLimits = EvidenceLimits()) throws(EvidenceError) -> Evidence {
         guard bytes.count <= limits.maxDocumentBytes else {
             throw EvidenceError.tooLarge("", size: bytes.count, limit: limits.maxDocumentBytes)
+        }
+        do {
+            try StrictJSON.validate(bytes, options: StrictJSON.Options(integerPaths: integerFields))
+        } catch {
+            throw EvidenceError(strict: error)
         }
         let document: EvidenceDocument
         do {

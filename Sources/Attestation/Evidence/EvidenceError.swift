@@ -1,3 +1,5 @@
+import StrictJSON
+
 /// Why an evidence document was refused before any verification: it is not
 /// JSON, a field is missing or has the wrong type or value, or it is larger
 /// than the verifier accepts. `field` is the JSON path of the culprit
@@ -22,6 +24,8 @@ public struct EvidenceError: Error, Equatable, CustomStringConvertible, Sendable
         case unsupportedVersion
         /// The document, or one of its fields, is larger than the configured limit.
         case tooLarge
+        /// An object names the same key twice: readers disagree on which value counts.
+        case duplicateKey
     }
 
     /// The kind of failure; the only part `==` compares.
@@ -29,7 +33,8 @@ public struct EvidenceError: Error, Equatable, CustomStringConvertible, Sendable
     /// The JSON path of the field (`""` for the whole document).
     public let field: String
     /// A byte offset, when one is known: in the document for `invalidJSON`,
-    /// in the decoded field otherwise.
+    /// `duplicateKey` and a number that is not an integer, in the decoded
+    /// field otherwise.
     public let offset: Int?
     /// What was expected and what was found.
     public let reason: String
@@ -47,6 +52,23 @@ public struct EvidenceError: Error, Equatable, CustomStringConvertible, Sendable
     }
 
     public static func == (lhs: Self, rhs: Self) -> Bool { lhs.code == rhs.code }
+
+    /// The evidence error for a document that is not strict JSON: `duplicateKey` for a key
+    /// given twice, `unsupportedVersion` for a `version` written `1.0`, `invalidField` for another
+    /// integer field written so (each naming the field), `invalidJSON` for the whole document
+    /// otherwise (the path in the reason); the byte offset kept.
+    init(strict error: StrictJSONError) {
+        switch error.code {
+        case .duplicateKey:
+            self.init(code: .duplicateKey, field: error.path, offset: error.offset, reason: error.reason)
+        case .notAnInteger:
+            self.init(code: error.path == "version" ? .unsupportedVersion : .invalidField, field: error.path, offset: error.offset,
+                      reason: error.reason)
+        default:
+            self.init(code: .invalidJSON, field: "", offset: error.offset,
+                      reason: error.path.isEmpty ? error.reason : "at \(error.path): \(error.reason)")
+        }
+    }
 
     /// Thrown when a required field is absent.
     static func missing(_ field: String) -> Self {

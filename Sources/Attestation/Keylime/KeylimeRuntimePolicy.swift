@@ -4,6 +4,7 @@ import FoundationEssentials
 import Foundation
 #endif
 import IMAFormat
+import StrictJSON
 
 /// A Keylime runtime policy (the JSON `keylime-policy create runtime`
 /// writes and Keylime's verifier checks IMA logs against), read and written
@@ -81,6 +82,11 @@ public struct KeylimeRuntimePolicy: Sendable, Equatable {
     /// (`digests./usr/bin/ls[0]`). A DSSE-signed policy (`{"payload": …}`)
     /// is refused: verify the envelope and pass its payload.
     public init(parsing bytes: [UInt8]) throws(ReferenceError) {
+        do {
+            try StrictJSON.validate(bytes)
+        } catch {
+            throw ReferenceError(strict: error)
+        }
         let document: KeylimePolicyDocument
         do {
             document = try JSONDecoder().decode(KeylimePolicyDocument.self, from: Data(bytes))

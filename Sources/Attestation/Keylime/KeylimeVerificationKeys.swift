@@ -5,6 +5,7 @@ import Foundation
 #endif
 import IMAFormat
 import SignetCrypto
+import StrictJSON
 
 /// A Keylime policy's `verification-keys`: the JSON text of an IMA keyring,
 /// `{"keyids": [<int>…], "pubkeys": ["<base64 DER SubjectPublicKeyInfo>"…]}`
@@ -26,6 +27,12 @@ public struct KeylimeVerificationKeys: Sendable {
             var meta: Meta?
             var keyids: [Int64]
             var pubkeys: [String]
+        }
+        do {
+            try StrictJSON.validate(Array(text.utf8))
+        } catch {
+            throw ReferenceError(code: error.code == .duplicateKey ? .duplicateKey : .invalidField, field: JSONFieldPath.join(field, error.path),
+                                 reason: "\(error.reason) (byte \(error.offset) of the string)")
         }
         let keyring: Keyring
         do {

@@ -1,3 +1,5 @@
+import StrictJSON
+
 /// Why reference material (a Keylime runtime policy, an exclude pattern, a
 /// verification key) could not be used. `field` is the JSON path or the
 /// setting concerned (`digests./usr/bin/ls[0]`, `excludes[3]`).
@@ -18,6 +20,8 @@ public struct ReferenceError: Error, Equatable, CustomStringConvertible, Sendabl
         case invalidPattern
         /// A key or certificate cannot be read.
         case invalidKey
+        /// An object names the same key twice: readers disagree on which value counts.
+        case duplicateKey
     }
 
     /// The kind of failure; the only part `==` compares.
@@ -34,6 +38,17 @@ public struct ReferenceError: Error, Equatable, CustomStringConvertible, Sendabl
     }
 
     public var description: String { field.isEmpty ? reason : "\(field): \(reason)" }
+
+    /// The reference error for a document that is not strict JSON (`StrictJSON`): `duplicateKey`
+    /// for a key given twice (naming it), `invalidJSON` otherwise (the path and byte offset in the reason).
+    init(strict error: StrictJSONError) {
+        if error.code == .duplicateKey {
+            self.init(code: .duplicateKey, field: error.path, reason: "\(error.reason) (byte \(error.offset))")
+        } else {
+            let at = error.path.isEmpty ? "" : " at \(error.path)"
+            self.init(code: .invalidJSON, field: "", reason: "not strict JSON\(at) (byte \(error.offset)): \(error.reason)")
+        }
+    }
 
     public static func == (lhs: Self, rhs: Self) -> Bool { lhs.code == rhs.code }
 }

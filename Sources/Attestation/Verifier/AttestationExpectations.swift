@@ -9,9 +9,13 @@ public struct AttestationExpectations: Sendable {
     /// The node's enrolled attestation key.
     public enum AttestationKey: Sendable {
         /// The AK's public area (TPM2B_PUBLIC): its attributes are checked too
-        /// (restricted signing key of this TPM).
+        /// (restricted signing key of this TPM). An `ak.tpm2b_public` in the
+        /// evidence must be this same public area.
         case publicArea(TPMPublic)
-        /// The AK as a bare key, for an AK whose attributes were checked at enrollment.
+        /// The AK as a bare key (`ak.pem`). A bare key has no attributes, so the
+        /// evidence must carry the AK's `ak.tpm2b_public` for this same key, and
+        /// the quote is checked with it (attributes and scheme included); without
+        /// it the round fails with `ak-public-area-missing`.
         case publicKey(PublicKey)
     }
 

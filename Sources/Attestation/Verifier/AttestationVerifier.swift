@@ -7,9 +7,13 @@ import TPM
 /// and the verifier service. No I/O; safe to use from many tasks at once.
 ///
 /// Checks, in order, stopping at the first that makes the rest meaningless:
-/// 1. the quote (`QuoteVerifier`): signature with the enrolled AK, TPM magic
-///    and quote type, extraData == nonce, the required PCRs covered,
-///    pcrDigest == H(supplied PCR values); the evidence must name that AK;
+/// 1. the quote (`QuoteVerifier`): signature with the enrolled AK, checked
+///    with its public area (enrolled, or for an AK enrolled as a bare key the
+///    evidence's `ak.tpm2b_public` holding that key) so its attributes are
+///    always checked; TPM magic and quote type, extraData == nonce == the
+///    evidence's `nonce`, the required PCRs covered, pcrDigest == H(supplied
+///    PCR values); the evidence must name that AK; the previous state must be
+///    bound to that AK;
 /// 2. the TPM clock against the previous round (`resetCount`,
 ///    `restartCount`, `clock` never backwards; a reset means a reboot, and
 ///    then the log must start again at entry 0);
@@ -53,26 +57,45 @@ public struct AttestationVerifier: Sendable {
             return AttestationResult(verdict: verdict, state: previous)
         }
 
-        // 1. The quote.
+        // 1. The quote, always checked with a public area, so the AK's attributes (a restricted
+        //    signing key of the TPM) are checked whatever form the AK was enrolled in; and the
+        //    evidence's own nonce field must be this round's nonce.
         let akMismatch = Self.attestationKeyMismatch(evidence.attestationKey, expected: expectations.attestationKey)
+        let nonceMismatch = Self.evidenceNonceMismatch(evidence.nonce, expected: expectations.nonce)
+        let akArea: TPMPublic
+        switch expectations.attestationKey {
+        case .publicArea(let area):
+            akArea = area
+        case .publicKey:
+            // The evidence's public area is used only once it is known to hold the enrolled key.
+            if let akMismatch { return fail(akMismatch) }
+            guard let area = evidence.attestationKey.publicArea else {
+                return fail(VerdictReason(
+                    code: .akPublicAreaMissing,
+                    message: "the AK was given as a public key (PEM) and the evidence carries no ak.tpm2b_public: whether it is a restricted "
+                        + "signing key of a TPM cannot be checked; give the AK as its TPM2B_PUBLIC (ak.pub), or have the agent send ak.tpm2b_public",
+                    field: "ak.tpm2b_public"))
+            }
+            akArea = area
+        }
         let quote: VerifiedQuote
         do {
-            switch expectations.attestationKey {
-            case .publicArea(let ak):
-                quote = try QuoteVerifier.verify(attest: evidence.quote.attest, signature: evidence.quote.signature, ak: ak,
-                                                 nonce: expectations.nonce, pcrs: evidence.pcrs,
-                                                 requiredSelection: expectations.requiredSelection)
-            case .publicKey(let key):
-                quote = try QuoteVerifier.verify(attest: evidence.quote.attest, signature: evidence.quote.signature, akKey: key,
-                                                 nonce: expectations.nonce, pcrs: evidence.pcrs,
-                                                 requiredSelection: expectations.requiredSelection)
-            }
+            quote = try QuoteVerifier.verify(attest: evidence.quote.attest, signature: evidence.quote.signature, ak: akArea,
+                                             nonce: expectations.nonce, pcrs: evidence.pcrs,
+                                             requiredSelection: expectations.requiredSelection)
         } catch {
             if let akMismatch { verdict.reasons.append(akMismatch) }
+            if let nonceMismatch { verdict.reasons.append(nonceMismatch) }
             return fail(VerdictReason(code: VerdictCode(error.code), message: error.reason,
                                       offset: error.structureError?.offset, field: error.structureError?.field))
         }
         if let akMismatch { return fail(akMismatch) }
+        if let nonceMismatch { return fail(nonceMismatch) }
+
+        // The previous state must be this AK's: another node's state would be resumed or replaced.
+        let akFingerprint = (try? akArea.publicKey()).map(AttestationState.fingerprint(of:))
+        if let previous, let reason = Self.stateBindingProblem(previous, fingerprint: akFingerprint) { return fail(reason) }
+
         let clockInfo = quote.attest.clockInfo
         var imaValues = [HashAlgorithm: [UInt8]]()
         for value in quote.pcrs where value.index == Int(expectations.imaPCR) {
@@ -154,7 +177,7 @@ public struct AttestationVerifier: Sendable {
                                       message: "\(failureCount) of \(summary.judgedEntries) measurement(s) rejected\(listed)"))
         }
         let state = AttestationState(clock: clockInfo, node: evidence.node, checkpoint: checker.checkpoint, log: log,
-                                     extendMode: start.mode)
+                                     extendMode: start.mode, attestationKeyFingerprint: akFingerprint)
         return AttestationResult(verdict: verdict, state: state)
     }
 
@@ -249,7 +272,9 @@ public struct AttestationVerifier: Sendable {
         }
     }
 
-    /// A reason when the evidence names another AK than the enrolled one.
+    /// A reason when the evidence names another AK than the enrolled one: its `ak.tpm2b_public`
+    /// and its `ak.pem`, each when present, must hold the enrolled key (the same key as each
+    /// other), and a public area must equal the enrolled one (attributes and scheme too).
     private static func attestationKeyMismatch(_ named: Evidence.AttestationKey,
                                                expected: AttestationExpectations.AttestationKey) -> VerdictReason? {
         let expectedKey: PublicKey
@@ -261,16 +286,57 @@ public struct AttestationVerifier: Sendable {
         } catch {
             return nil  // QuoteVerifier reports an unusable enrolled AK
         }
-        let namedKey: PublicKey
-        do {
-            namedKey = try named.publicKey()
-        } catch {
-            return VerdictReason(code: .akMismatch, message: "the evidence's AK cannot be read: \(error)", field: "ak")
+        func mismatch(_ field: String, _ message: String) -> VerdictReason {
+            VerdictReason(code: .akMismatch, message: message, field: field)
         }
-        guard namedKey.isSameKey(as: expectedKey) else {
-            return VerdictReason(code: .akMismatch, message: "the evidence names another attestation key than the one enrolled for this node",
-                                 field: "ak")
+        if let area = named.publicArea {
+            let key: PublicKey
+            do { key = try area.publicKey() } catch {
+                return mismatch("ak.tpm2b_public", "the evidence's ak.tpm2b_public holds no usable key: \(error)")
+            }
+            guard key.isSameKey(as: expectedKey) else {
+                return mismatch("ak.tpm2b_public", "the evidence names another attestation key (ak.tpm2b_public) than the one enrolled for this node")
+            }
+            if case .publicArea(let enrolled) = expected, enrolled.tpm2bMarshaled != area.tpm2bMarshaled {
+                return mismatch("ak.tpm2b_public", "the evidence's ak.tpm2b_public has the enrolled key with other attributes or parameters "
+                                    + "(\(area.attributes), enrolled \(enrolled.attributes))")
+            }
+        }
+        if let pem = named.pem {
+            let key: PublicKey
+            do { key = try PublicKey.decode(pem: Array(pem.utf8), source: "evidence ak.pem") } catch {
+                return mismatch("ak.pem", "the evidence's ak.pem cannot be read: \(error)")
+            }
+            guard key.isSameKey(as: expectedKey) else {
+                let other = named.publicArea == nil ? "than the one enrolled for this node" : "than its ak.tpm2b_public and the enrolled one"
+                return mismatch("ak.pem", "the evidence names another attestation key (ak.pem) \(other)")
+            }
         }
         return nil
+    }
+
+    /// A reason when the evidence's `nonce` field is not this round's nonce. (The quote's
+    /// extraData is checked against this round's nonce by `QuoteVerifier`.)
+    private static func evidenceNonceMismatch(_ named: [UInt8], expected: [UInt8]) -> VerdictReason? {
+        guard named != expected else { return nil }
+        return VerdictReason(code: .evidenceNonceMismatch,
+                             message: "the evidence's nonce field is \(Hex.encode(named)), not this round's nonce \(Hex.encode(expected))",
+                             field: "nonce")
+    }
+
+    /// A reason when the previous state is not bound to this round's AK (`fingerprint`, nil
+    /// when the AK holds no usable key): another node's state, or one that names no AK.
+    private static func stateBindingProblem(_ previous: AttestationState, fingerprint: String?) -> VerdictReason? {
+        guard let fingerprint, previous.attestationKeyFingerprint != fingerprint else { return nil }
+        guard let stored = previous.attestationKeyFingerprint else {
+            return VerdictReason(code: .stateAKMismatch,
+                                 message: "the state (version \(previous.version)) was written before states were bound to the node's AK, "
+                                    + "so it cannot be told from another node's; to start over, move the state file away: the next round "
+                                    + "replays the log from entry 0 and writes a state bound to \(fingerprint)")
+        }
+        return VerdictReason(code: .stateAKMismatch,
+                             message: "the state belongs to the attestation key \(stored), not to this node's AK \(fingerprint): "
+                                + "it is another node's state (or the node has a new AK); use this node's own state, or move the file "
+                                + "away to start over from entry 0")
     }
 }

@@ -7,6 +7,16 @@ public enum VerdictCode: String, Sendable, Hashable, CaseIterable, Codable {
     case akMismatch = "ak-mismatch"
     /// The enrolled AK is not usable as an AK (attributes, key).
     case akInvalid = "ak-invalid"
+    /// The AK was given as a bare public key (PEM) and the evidence carries no
+    /// `ak.tpm2b_public`: the key's attributes (restricted signing key of a TPM)
+    /// cannot be checked.
+    case akPublicAreaMissing = "ak-public-area-missing"
+    /// The evidence's `nonce` field is not this round's nonce (the one the quote
+    /// must carry as extraData).
+    case evidenceNonceMismatch = "evidence-nonce-mismatch"
+    /// The previous state was made with another AK (another node's state) or
+    /// with none (written before states were bound to the AK).
+    case stateAKMismatch = "state-ak-mismatch"
     /// The quote or its signature does not parse, or uses a scheme that does not fit the AK.
     case quoteMalformed = "quote-malformed"
     /// The quote's signature does not verify with the enrolled AK.
