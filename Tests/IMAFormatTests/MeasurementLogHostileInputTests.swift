@@ -160,6 +160,61 @@ final class MeasurementLogHostileInputTests: XCTestCase {
         }
     }
 
+    // Issue 13 finding 5: a name is never cut at a NUL; a name the kernel
+    // would not write is framed (the log goes on) and reported as malformed.
+
+    func testNameWithAnEmbeddedNULIsKeptWholeAndMalformed() throws {
+        let name = Array("/usr/bin/ok".utf8) + [0] + Array("/tmp/evil".utf8) + [0]
+        for template in ["ima-ng", "ima-sig"] {
+            var fields = [TestLogEncoder.dng(.sha256, TestLogEncoder.fakeDigest(1)), name]
+            if template == "ima-sig" { fields.append([]) }
+            let entries = try BinaryMeasurementLogParser.parse(TestLogEncoder.log([
+                TestLogEntry(templateName: template, fields: fields), .imaNG("/usr/bin/ok", digest: TestLogEncoder.fakeDigest(1)),
+            ]))
+            XCTAssertEqual(entries.count, 2)
+            XCTAssertEqual(entries[0].eventName, Array(name.dropLast()), "not cut at the first NUL")
+            XCTAssertEqual(entries[0].malformation?.field, .nameNG)
+            XCTAssertTrue(entries[0].malformation?.reason.contains("NUL at byte 11") == true, "\(String(describing: entries[0].malformation))")
+            XCTAssertNil(entries[1].malformation)
+            XCTAssertEqual(entries[1].eventName, Array("/usr/bin/ok".utf8))
+        }
+    }
+
+    func testNameWithoutItsTerminatingNULIsMalformed() throws {
+        let entry = TestLogEntry(templateName: "ima-ng", fields: [TestLogEncoder.dng(.sha256, TestLogEncoder.fakeDigest(1)),
+                                                                   Array("/usr/bin/ok".utf8)])
+        let parsed = try XCTUnwrap(BinaryMeasurementLogParser.parse(TestLogEncoder.log([entry])).first)
+        XCTAssertEqual(parsed.eventName, Array("/usr/bin/ok".utf8))
+        XCTAssertEqual(parsed.malformation?.field, .nameNG)
+        XCTAssertTrue(parsed.malformation?.reason.contains("terminating NUL") == true, "\(String(describing: parsed.malformation))")
+        // Two NULs at the end: one inside the name.
+        let doubled = TestLogEntry(templateName: "ima-ng", fields: [TestLogEncoder.dng(.sha256, TestLogEncoder.fakeDigest(1)),
+                                                                     Array("/usr/bin/ok".utf8) + [0, 0]])
+        let parsedDoubled = try XCTUnwrap(BinaryMeasurementLogParser.parse(TestLogEncoder.log([doubled])).first)
+        XCTAssertEqual(parsedDoubled.malformation?.field, .nameNG)
+    }
+
+    func testLegacyNameHasNoNUL() throws {
+        let withNUL = TestLogEntry(templateName: "ima", fields: [TestLogEncoder.fakeDigest(3, 20), Array("/usr/bin/y".utf8) + [0]])
+        let parsed = try BinaryMeasurementLogParser.parse(TestLogEncoder.log([withNUL, .legacy("/usr/bin/y", digest: TestLogEncoder.fakeDigest(3, 20))]))
+        XCTAssertEqual(parsed[0].malformation?.field, .name)
+        XCTAssertEqual(parsed[0].eventName, Array("/usr/bin/y".utf8) + [0])
+        XCTAssertNil(parsed[1].malformation)
+    }
+
+    func testKernelWrittenLogsAreNotMalformed() throws {
+        for name in ["ima-ng-sig.bin", "ima-legacy.bin"] {
+            for entry in try BinaryMeasurementLogParser.parse(LogFixtures.bytes(name)) {
+                XCTAssertNil(entry.malformation, "\(name) entry \(entry.position.entryIndex)")
+            }
+        }
+        for entry in try BinaryMeasurementLogParser.parse(TestLogEncoder.log(Self.threeEntries)) {
+            XCTAssertNil(entry.malformation)
+        }
+        let ascii = Self.threeEntries.map { TestLogEncoder.asciiLine($0) }.joined()
+        for entry in try ASCIIMeasurementLogParser.parse(ascii) { XCTAssertNil(entry.malformation) }
+    }
+
     func testMalformedSignatureDoesNotFailTheLog() throws {
         // The sig bytes come from a file's xattr: record the decoding failure, keep going.
         let entry = TestLogEntry.imaSig("/x", digest: TestLogEncoder.fakeDigest(1), signature: [0x03, 0x02, 0x04, 0, 0])

@@ -5,7 +5,9 @@ import Signing
 /// Judges each measurement of a node's log against a `Reference`.
 ///
 /// For a file measurement (`ima`, `ima-ng`, `ima-sig`, …), in order:
-/// 1. a violation fails unless the reference allows violations;
+/// 1. a violation fails unless the reference allows violations; then any
+///    malformed entry fails, whatever it measures (`malformed-entry`:
+///    `MeasurementEntry.malformation`, e.g. a name with a NUL inside);
 /// 2. an entry for another PCR than the replayed one fails;
 /// 3. an excluded path is accepted;
 /// 4. a SHA-1 digest fails unless SHA-1 is allowed;
@@ -74,6 +76,9 @@ public struct EntryJudge: Sendable {
             return reject(entry, .violation,
                           "violation entry: a measured file was opened for writing while in use (or written while measured); "
                           + "its name and digest are not covered by the PCR")
+        }
+        if let malformation = entry.malformation {
+            return reject(entry, .malformedEntry, malformation.description)
         }
         guard entry.pcrIndex == context.imaPCR else {
             return reject(entry, .unexpectedPCR,
