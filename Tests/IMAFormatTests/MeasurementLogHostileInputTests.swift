@@ -215,6 +215,50 @@ final class MeasurementLogHostileInputTests: XCTestCase {
         for entry in try ASCIIMeasurementLogParser.parse(ascii) { XCTAssertNil(entry.malformation) }
     }
 
+    // Issue 13 finding 4: a digest is compared as (algorithm, digest); an
+    // algorithm this code does not know, or a length that is not the
+    // algorithm's, is a malformed entry.
+
+    func testDigestAlgorithmMustBeKnownAndItsLengthRight() throws {
+        func entry(_ prefix: String, _ digest: [UInt8], template: String = "ima-ng") -> TestLogEntry {
+            TestLogEntry(templateName: template, fields: [Array(prefix.utf8) + [0] + digest, TestLogEncoder.nng("/usr/bin/ok")])
+        }
+        let cases: [(TestLogEntry, TemplateFieldID, String)] = [
+            (entry("foo:", TestLogEncoder.fakeDigest(1, 20)), .digestNG, "\"foo\""),
+            (entry("sm3:", TestLogEncoder.fakeDigest(1)), .digestNG, "\"sm3\""),
+            (entry("foo:", TestLogEncoder.fakeDigest(1)), .digestNG, "\"foo\""),
+            (entry("SHA256:", TestLogEncoder.fakeDigest(1)), .digestNG, "\"SHA256\""),
+            (entry(":", TestLogEncoder.fakeDigest(1)), .digestNG, "\"\" (a 32-byte digest)"),
+            (entry("sha1:", TestLogEncoder.fakeDigest(1)), .digestNG, "sha1 digest of 32 byte(s)"),
+            (entry("sha256:", TestLogEncoder.fakeDigest(1, 20)), .digestNG, "sha256 digest of 20 byte(s)"),
+            (entry("sha512:", TestLogEncoder.fakeDigest(1, 48)), .digestNG, "sha512 digest of 48 byte(s)"),
+            (entry("ima:sm3:", TestLogEncoder.fakeDigest(1), template: "ima-ngv2"), .digestNGv2, "\"sm3\""),
+            (entry("foo:sha256:", TestLogEncoder.fakeDigest(1), template: "ima-ngv2"), .digestNGv2, "type \"foo\""),
+            (TestLogEntry(templateName: "d|n-ng", fields: [TestLogEncoder.fakeDigest(1, 32), TestLogEncoder.nng("/x")]), .digest,
+             "32 byte(s)"),
+        ]
+        for (bad, field, reason) in cases {
+            // Framed and decoded, the next entry read: not a parser abort.
+            let entries = try BinaryMeasurementLogParser.parse(TestLogEncoder.log([bad, Self.threeEntries[0]]))
+            XCTAssertEqual(entries.count, 2)
+            let malformation = try XCTUnwrap(entries[0].malformation, "\(reason)")
+            XCTAssertEqual(malformation.field, field, "\(malformation)")
+            XCTAssertTrue(malformation.reason.contains(reason), "\(malformation) should say \(reason)")
+            XCTAssertNil(entries[0].eventDigest?.algorithmDigest)
+            XCTAssertNil(entries[1].malformation)
+        }
+        let good: [(String, HashAlgorithm)] = [("sha1:", .sha1), ("sha224:", .sha224), ("sha256:", .sha256), ("sha384:", .sha384),
+                                               ("sha512:", .sha512), (":", .sha1)]
+        for (prefix, algorithm) in good {
+            let digest = TestLogEncoder.fakeDigest(1, algorithm.digestLength)
+            let parsed = try XCTUnwrap(BinaryMeasurementLogParser.parse(TestLogEncoder.log([entry(prefix, digest)])).first)
+            XCTAssertNil(parsed.malformation, prefix)
+            XCTAssertEqual(parsed.eventDigest?.algorithmDigest, AlgorithmDigest(algorithm, digest))
+        }
+        // A digest with another algorithm is another digest, whatever its bytes.
+        XCTAssertNotEqual(AlgorithmDigest(.sha256, TestLogEncoder.fakeDigest(1)), AlgorithmDigest(.sha512, TestLogEncoder.fakeDigest(1)))
+    }
+
     func testMalformedSignatureDoesNotFailTheLog() throws {
         // The sig bytes come from a file's xattr: record the decoding failure, keep going.
         let entry = TestLogEntry.imaSig("/x", digest: TestLogEncoder.fakeDigest(1), signature: [0x03, 0x02, 0x04, 0, 0])

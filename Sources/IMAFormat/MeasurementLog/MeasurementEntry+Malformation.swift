@@ -15,13 +15,19 @@ public struct EntryMalformation: Equatable, Sendable, CustomStringConvertible {
 }
 
 extension MeasurementEntry {
-    /// Why the entry's name is not one the kernel writes, or nil.
+    /// Why the entry's name or digest is not one the kernel writes, or nil.
     ///
     /// The parser frames and decodes such an entry (its template digest still
     /// covers its bytes, so the log can be replayed and the rest of it
-    /// judged), but its decoded name does not say what was measured: a
-    /// verifier must refuse the entry, never judge the decoded values.
+    /// judged), but its decoded values do not say what was measured: a
+    /// verifier must refuse the entry, never judge them.
     ///
+    /// - `d-ng`, `d-ngv2`, `d-modsig`: the algorithm is one the kernel names
+    ///   and `HashAlgorithm` knows, and the digest has its length
+    ///   (`EventDigest.problem`). Not checked for a violation, whose digest
+    ///   is zeros (5.x kernels wrote 20 of them whatever the algorithm) and
+    ///   is not covered by the PCR.
+    /// - `d` outside the legacy "ima" template: a SHA-1 digest (20 bytes).
     /// - `n-ng` (and `n` outside the legacy "ima" template) is the name and
     ///   exactly one NUL, its last byte (`ima_write_template_field_data` with
     ///   `DATA_FMT_STRING`, over `strlen` bytes): a NUL inside would hide the
@@ -35,6 +41,15 @@ extension MeasurementEntry {
             case (.name, .name), (.nameNG, .name):
                 if let problem = Self.nameProblem(templateData[field.range], legacy: legacy && field.id == .name) {
                     return EntryMalformation(field: field.id, reason: problem)
+                }
+            case (.digestNG, .eventDigest(let digest)), (.digestNGv2, .eventDigest(let digest)),
+                 (.modsigDigest, .eventDigest(let digest)):
+                if !isViolation, let problem = digest.problem {
+                    return EntryMalformation(field: field.id, reason: problem)
+                }
+            case (.digest, .digest(let digest)):
+                if !isViolation, digest.count != HashAlgorithm.sha1.digestLength {
+                    return EntryMalformation(field: field.id, reason: "a digest of \(digest.count) byte(s) in a d field, which holds SHA-1 (20)")
                 }
             default:
                 continue

@@ -85,11 +85,8 @@ struct TemplateDataParser {
                 throw MeasurementLogError.malformedField(entry: entryIndex, offset: fieldOffset + failure.offset,
                                                          field: id.rawValue, reason: failure.reason)
             case .success(let digest):
-                if let algorithm = digest.algorithm, digest.digest.count != algorithm.digestLength, !isViolation {
-                    throw MeasurementLogError.malformedField(
-                        entry: entryIndex, offset: fieldOffset, field: id.rawValue,
-                        reason: "\(algorithm.name) digest of \(digest.digest.count) byte(s) (expected \(algorithm.digestLength))")
-                }
+                // An unknown algorithm or a length that is not the algorithm's is
+                // framed, and reported by `MeasurementEntry.malformation`.
                 return .eventDigest(digest)
             }
         case .name, .nameNG:
