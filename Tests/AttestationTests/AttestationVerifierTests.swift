@@ -183,7 +183,7 @@ final class AttestationVerifierTests: XCTestCase {
         node.reference.allowsViolations = true
         node.reference.manifestScope = .anyPath
         node.reference.keyrings.certificates = [SharedKeys.rogue.certificate]
-        node.reference.digests.allow(TestLogEncoder.fakeDigest(83, 20), at: FilePath("/usr/bin/old"))
+        node.reference.digests.allow(AlgorithmDigest(.sha1, TestLogEncoder.fakeDigest(83, 20)), at: FilePath("/usr/bin/old"))
         let loosened = verify(node, node.evidence(nonce: nonce), nonce: nonce).verdict
         XCTAssertEqual(loosened.entryFailures.map(\.code), [.badSignature, .unknownKey, .digestMismatch])
     }
@@ -200,7 +200,7 @@ final class AttestationVerifierTests: XCTestCase {
                        [.keyringNotAllowed, .unknownKeyringKey])
         // Known by digest, as Keylime's `keyrings` lists keys.
         node.reference.keyrings = KeyringReference(digests: [
-            ".builtin_trusted_keys": [Digester.hash(SharedKeys.rogue.certificate.der, .sha256)]])
+            ".builtin_trusted_keys": [AlgorithmDigest(.sha256, Digester.hash(SharedKeys.rogue.certificate.der, .sha256))]])
         XCTAssertPasses(verify(node, node.evidence(nonce: nonce), nonce: nonce).verdict)
     }
 
@@ -210,7 +210,7 @@ final class AttestationVerifierTests: XCTestCase {
         node.append([.imaNG("/etc/ima/ima-policy", digest: Digester.hash(policy, .sha256)),
                      .imaBuf("selinux-state", buffer: Array("enforcing=1".utf8))])
         node.reference.imaPolicy = ExpectedIMAPolicy(policyFile: policy)
-        node.reference.buffers["selinux-state"] = [Digester.hash(Array("enforcing=1".utf8), .sha256)]
+        node.reference.buffers["selinux-state"] = [AlgorithmDigest(.sha256, Digester.hash(Array("enforcing=1".utf8), .sha256))]
         node.reference.kernelReleases = [node.kernelRelease]
         let nonce = newNonce()
         XCTAssertPasses(verify(node, node.evidence(nonce: nonce), nonce: nonce).verdict)

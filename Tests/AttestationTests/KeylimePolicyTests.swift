@@ -135,7 +135,7 @@ final class KeylimePolicyTests: XCTestCase {
 
         // What Keylime cannot express is named.
         var reference = node.reference
-        reference.digests.allow(TestLogEncoder.fakeDigest(1), at: FilePath(bytes: Array("/bin/\u{1}".utf8) + [0xff]))
+        reference.digests.allow(AlgorithmDigest(.sha256, TestLogEncoder.fakeDigest(1)), at: FilePath(bytes: Array("/bin/\u{1}".utf8) + [0xff]))
         reference.manifestScope = .anyPath
         let warnings = KeylimeRuntimePolicy.export(reference).warnings
         XCTAssertEqual(warnings.count, 3, "\(warnings)")

@@ -160,6 +160,105 @@ final class MeasurementLogHostileInputTests: XCTestCase {
         }
     }
 
+    // Issue 13 finding 5: a name is never cut at a NUL; a name the kernel
+    // would not write is framed (the log goes on) and reported as malformed.
+
+    func testNameWithAnEmbeddedNULIsKeptWholeAndMalformed() throws {
+        let name = Array("/usr/bin/ok".utf8) + [0] + Array("/tmp/evil".utf8) + [0]
+        for template in ["ima-ng", "ima-sig"] {
+            var fields = [TestLogEncoder.dng(.sha256, TestLogEncoder.fakeDigest(1)), name]
+            if template == "ima-sig" { fields.append([]) }
+            let entries = try BinaryMeasurementLogParser.parse(TestLogEncoder.log([
+                TestLogEntry(templateName: template, fields: fields), .imaNG("/usr/bin/ok", digest: TestLogEncoder.fakeDigest(1)),
+            ]))
+            XCTAssertEqual(entries.count, 2)
+            XCTAssertEqual(entries[0].eventName, Array(name.dropLast()), "not cut at the first NUL")
+            XCTAssertEqual(entries[0].malformation?.field, .nameNG)
+            XCTAssertTrue(entries[0].malformation?.reason.contains("NUL at byte 11") == true, "\(String(describing: entries[0].malformation))")
+            XCTAssertNil(entries[1].malformation)
+            XCTAssertEqual(entries[1].eventName, Array("/usr/bin/ok".utf8))
+        }
+    }
+
+    func testNameWithoutItsTerminatingNULIsMalformed() throws {
+        let entry = TestLogEntry(templateName: "ima-ng", fields: [TestLogEncoder.dng(.sha256, TestLogEncoder.fakeDigest(1)),
+                                                                   Array("/usr/bin/ok".utf8)])
+        let parsed = try XCTUnwrap(BinaryMeasurementLogParser.parse(TestLogEncoder.log([entry])).first)
+        XCTAssertEqual(parsed.eventName, Array("/usr/bin/ok".utf8))
+        XCTAssertEqual(parsed.malformation?.field, .nameNG)
+        XCTAssertTrue(parsed.malformation?.reason.contains("terminating NUL") == true, "\(String(describing: parsed.malformation))")
+        // Two NULs at the end: one inside the name.
+        let doubled = TestLogEntry(templateName: "ima-ng", fields: [TestLogEncoder.dng(.sha256, TestLogEncoder.fakeDigest(1)),
+                                                                     Array("/usr/bin/ok".utf8) + [0, 0]])
+        let parsedDoubled = try XCTUnwrap(BinaryMeasurementLogParser.parse(TestLogEncoder.log([doubled])).first)
+        XCTAssertEqual(parsedDoubled.malformation?.field, .nameNG)
+    }
+
+    func testLegacyNameHasNoNUL() throws {
+        let withNUL = TestLogEntry(templateName: "ima", fields: [TestLogEncoder.fakeDigest(3, 20), Array("/usr/bin/y".utf8) + [0]])
+        let parsed = try BinaryMeasurementLogParser.parse(TestLogEncoder.log([withNUL, .legacy("/usr/bin/y", digest: TestLogEncoder.fakeDigest(3, 20))]))
+        XCTAssertEqual(parsed[0].malformation?.field, .name)
+        XCTAssertEqual(parsed[0].eventName, Array("/usr/bin/y".utf8) + [0])
+        XCTAssertNil(parsed[1].malformation)
+    }
+
+    func testKernelWrittenLogsAreNotMalformed() throws {
+        for name in ["ima-ng-sig.bin", "ima-legacy.bin"] {
+            for entry in try BinaryMeasurementLogParser.parse(LogFixtures.bytes(name)) {
+                XCTAssertNil(entry.malformation, "\(name) entry \(entry.position.entryIndex)")
+            }
+        }
+        for entry in try BinaryMeasurementLogParser.parse(TestLogEncoder.log(Self.threeEntries)) {
+            XCTAssertNil(entry.malformation)
+        }
+        let ascii = Self.threeEntries.map { TestLogEncoder.asciiLine($0) }.joined()
+        for entry in try ASCIIMeasurementLogParser.parse(ascii) { XCTAssertNil(entry.malformation) }
+    }
+
+    // Issue 13 finding 4: a digest is compared as (algorithm, digest); an
+    // algorithm this code does not know, or a length that is not the
+    // algorithm's, is a malformed entry.
+
+    func testDigestAlgorithmMustBeKnownAndItsLengthRight() throws {
+        func entry(_ prefix: String, _ digest: [UInt8], template: String = "ima-ng") -> TestLogEntry {
+            TestLogEntry(templateName: template, fields: [Array(prefix.utf8) + [0] + digest, TestLogEncoder.nng("/usr/bin/ok")])
+        }
+        let cases: [(TestLogEntry, TemplateFieldID, String)] = [
+            (entry("foo:", TestLogEncoder.fakeDigest(1, 20)), .digestNG, "\"foo\""),
+            (entry("sm3:", TestLogEncoder.fakeDigest(1)), .digestNG, "\"sm3\""),
+            (entry("foo:", TestLogEncoder.fakeDigest(1)), .digestNG, "\"foo\""),
+            (entry("SHA256:", TestLogEncoder.fakeDigest(1)), .digestNG, "\"SHA256\""),
+            (entry(":", TestLogEncoder.fakeDigest(1)), .digestNG, "\"\" (a 32-byte digest)"),
+            (entry("sha1:", TestLogEncoder.fakeDigest(1)), .digestNG, "sha1 digest of 32 byte(s)"),
+            (entry("sha256:", TestLogEncoder.fakeDigest(1, 20)), .digestNG, "sha256 digest of 20 byte(s)"),
+            (entry("sha512:", TestLogEncoder.fakeDigest(1, 48)), .digestNG, "sha512 digest of 48 byte(s)"),
+            (entry("ima:sm3:", TestLogEncoder.fakeDigest(1), template: "ima-ngv2"), .digestNGv2, "\"sm3\""),
+            (entry("foo:sha256:", TestLogEncoder.fakeDigest(1), template: "ima-ngv2"), .digestNGv2, "type \"foo\""),
+            (TestLogEntry(templateName: "d|n-ng", fields: [TestLogEncoder.fakeDigest(1, 32), TestLogEncoder.nng("/x")]), .digest,
+             "32 byte(s)"),
+        ]
+        for (bad, field, reason) in cases {
+            // Framed and decoded, the next entry read: not a parser abort.
+            let entries = try BinaryMeasurementLogParser.parse(TestLogEncoder.log([bad, Self.threeEntries[0]]))
+            XCTAssertEqual(entries.count, 2)
+            let malformation = try XCTUnwrap(entries[0].malformation, "\(reason)")
+            XCTAssertEqual(malformation.field, field, "\(malformation)")
+            XCTAssertTrue(malformation.reason.contains(reason), "\(malformation) should say \(reason)")
+            XCTAssertNil(entries[0].eventDigest?.algorithmDigest)
+            XCTAssertNil(entries[1].malformation)
+        }
+        let good: [(String, HashAlgorithm)] = [("sha1:", .sha1), ("sha224:", .sha224), ("sha256:", .sha256), ("sha384:", .sha384),
+                                               ("sha512:", .sha512), (":", .sha1)]
+        for (prefix, algorithm) in good {
+            let digest = TestLogEncoder.fakeDigest(1, algorithm.digestLength)
+            let parsed = try XCTUnwrap(BinaryMeasurementLogParser.parse(TestLogEncoder.log([entry(prefix, digest)])).first)
+            XCTAssertNil(parsed.malformation, prefix)
+            XCTAssertEqual(parsed.eventDigest?.algorithmDigest, AlgorithmDigest(algorithm, digest))
+        }
+        // A digest with another algorithm is another digest, whatever its bytes.
+        XCTAssertNotEqual(AlgorithmDigest(.sha256, TestLogEncoder.fakeDigest(1)), AlgorithmDigest(.sha512, TestLogEncoder.fakeDigest(1)))
+    }
+
     func testMalformedSignatureDoesNotFailTheLog() throws {
         // The sig bytes come from a file's xattr: record the decoding failure, keep going.
         let entry = TestLogEntry.imaSig("/x", digest: TestLogEncoder.fakeDigest(1), signature: [0x03, 0x02, 0x04, 0, 0])

@@ -13,9 +13,11 @@ extension EntryJudge {
     func judgeBuffer(_ entry: MeasurementEntry, name: [UInt8], context: JudgeContext) -> EntryJudgement {
         let nameText = String(decoding: name, as: UTF8.self)
         let buffer = entry.field(.buffer).map { Array(entry.bytes(of: $0)) } ?? []
-        let digest = entry.eventDigest
-        if let digest, let algorithm = digest.algorithm, !buffer.isEmpty,
-           Digester.hash(buffer, algorithm) != digest.digest {
+        // `judge` refused an entry whose digest has a problem: this one is
+        // comparable (algorithm and length), or absent.
+        let digest = entry.eventDigest?.algorithmDigest
+        if let digest, !buffer.isEmpty, Digester.hash(buffer, digest.algorithm) != digest.bytes {
+            let algorithm = digest.algorithm
             return reject(entry, .bufferDigestInconsistent,
                           "the recorded digest \(digest) is not the \(algorithm) hash of the \(buffer.count)-byte buffer")
         }
@@ -30,14 +32,14 @@ extension EntryJudge {
         }
         if keyringLike {
             if reference.keyrings.ignores(nameText) { return .accepted(.ignoredKeyring) }
-            if let digest, reference.keyrings.digests[nameText]?.contains(digest.digest) == true {
+            if let digest, reference.keyrings.digests[nameText]?.contains(digest) == true {
                 return .accepted(.trustedKey)
             }
             return reject(entry, .unknownKeyringKey,
                           "a key was added to keyring \(nameText), but its data is not an X.509 certificate and its digest is not listed")
         }
         if let known = reference.buffers[nameText] {
-            guard let digest, known.contains(digest.digest) else {
+            guard let digest, known.contains(digest) else {
                 return reject(entry, .bufferDigestMismatch,
                               "buffer \"\(nameText)\" measured as \(digest?.description ?? "no digest"), which is not a known value")
             }
@@ -49,7 +51,7 @@ extension EntryJudge {
     }
 
     private func judgeKey(_ entry: MeasurementEntry, keyring: String, certificate: Certificate,
-                          digest: EventDigest?) -> EntryJudgement {
+                          digest: AlgorithmDigest?) -> EntryJudgement {
         if reference.keyrings.ignores(keyring) { return .accepted(.ignoredKeyring) }
         let who = "certificate \"\(certificate.subject)\" (keyid \(KeyID.hex(certificate.imaKeyID)), sha256:\(Hex.encode(certificate.fingerprintSHA256)))"
         if let allowed = reference.keyrings.allowed, !allowed.contains(keyring) {
@@ -57,7 +59,7 @@ extension EntryJudge {
                           "\(who) was added to keyring \(keyring), which is not one of \(allowed.sorted().joined(separator: ", "))")
         }
         if keyringCertificates.contains(certificate.fingerprintSHA256) { return .accepted(.trustedKey) }
-        if let digest, reference.keyrings.digests[keyring]?.contains(digest.digest) == true {
+        if let digest, reference.keyrings.digests[keyring]?.contains(digest) == true {
             return .accepted(.trustedKey)
         }
         return reject(entry, .unknownKeyringKey,
@@ -75,7 +77,7 @@ extension EntryJudge {
                           "kernel \"\(release)\" is not an allowed release (\(reference.kernelReleases.sorted().joined(separator: ", ")))")
         }
         if let known = reference.buffers[Self.kernelVersionEventName] {
-            guard let digest = entry.eventDigest, known.contains(digest.digest) else {
+            guard let digest = entry.eventDigest?.algorithmDigest, known.contains(digest) else {
                 return reject(entry, .bufferDigestMismatch, "kernel_version \"\(release)\" does not have a known digest")
             }
         }

@@ -51,16 +51,16 @@ extension EntryJudge {
         if !reference.excludes.isEmpty, reference.isExcluded(Array(path)) { return .accepted(.excluded) }
         if algorithm == .sha1 && !reference.allowsSHA1 { return .refused(.sha1NotAllowed) }
         if let policy = reference.imaPolicy, policy.paths.contains(FilePath(bytes: Array(path))) {
-            return policy.digests.contains(Array(digest)) ? .accepted(.imaPolicy) : .refused(.imaPolicyMismatch)
+            return policy.digests.contains(AlgorithmDigest(algorithm, Array(digest))) ? .accepted(.imaPolicy) : .refused(.imaPolicyMismatch)
         }
         let outcome = signatureOutcome(signature, algorithm: algorithm, digest: digest, isVerity: isVerity)
         if case .verified = outcome { return .accepted(.signature) }
         return .manifestDecides(outcome)
     }
 
-    /// Rule 7's lookup: the manifest lists this digest at this path.
+    /// Rule 7's lookup: the manifest lists this (algorithm, digest) at this path.
     func manifestLists(path: UnsafeRawBufferPointer, algorithm: HashAlgorithm, digest: UnsafeRawBufferPointer) -> Bool {
-        reference.digests.contains(digest, at: path)
+        reference.digests.contains(algorithm, digest, at: path)
     }
 
     /// Verifies a `sig` field over the measured digest (through the cache).
@@ -128,8 +128,9 @@ extension EntryJudge {
     /// measurement of `context.imaPCR` before the manifest lookup.
     enum InPlaceVerdict {
         case accepted(Acceptance)
-        /// Accepted as `.manifest` exactly when `manifestLists` says so; else `judge(_:)` gives the failure.
-        case manifestLookup
+        /// Accepted as `.manifest` exactly when `manifestLists` says so for
+        /// the digest of this algorithm; else `judge(_:)` gives the failure.
+        case manifestLookup(HashAlgorithm)
         /// Ask `judge(_:)`.
         case full
     }
@@ -137,19 +138,23 @@ extension EntryJudge {
     /// `judge(_:)` for a file measurement given as raw bytes: the `d-ng`
     /// algorithm name and digest, the exact `n-ng` name (without its
     /// terminating NUL) and the `sig` field. Accepts only through
-    /// `fileRuling`; every refusal is left to `judge(_:)` for its reason.
+    /// `fileRuling`; every refusal is left to `judge(_:)` for its reason,
+    /// and so is anything `MeasurementEntry.malformation` would report: an
+    /// algorithm name `knownAlgorithm` does not take, or a digest of another
+    /// length (the caller sends a name that is not exactly path + NUL).
     func inPlaceVerdict(path: UnsafeRawBufferPointer, algorithmName: UnsafeRawBufferPointer, digest: UnsafeRawBufferPointer,
                         signature: UnsafeRawBufferPointer) -> InPlaceVerdict {
         if Self.isBootAggregate(path) { return .full }
         guard let algorithm = Self.knownAlgorithm(algorithmName, digestLength: digest.count) else { return .full }
         switch fileRuling(path: path, algorithm: algorithm, digest: digest, isVerity: false, signature: signature) {
         case .accepted(let acceptance): return .accepted(acceptance)
-        case .manifestDecides: return .manifestLookup
+        case .manifestDecides: return .manifestLookup(algorithm)
         case .refused: return .full
         }
     }
 
-    /// A `d-ng` algorithm name the kernel writes, with its digest length; nil otherwise.
+    /// A `d-ng` algorithm name the kernel writes, with its digest length; nil
+    /// otherwise (the full judge then decides, e.g. `sha224` or a malformed entry).
     static func knownAlgorithm(_ name: UnsafeRawBufferPointer, digestLength: Int) -> HashAlgorithm? {
         func equals(_ text: StaticString) -> Bool {
             name.count == text.utf8CodeUnitCount && memcmp(name.baseAddress!, text.utf8Start, name.count) == 0

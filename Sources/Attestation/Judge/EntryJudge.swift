@@ -5,15 +5,19 @@ import Signing
 /// Judges each measurement of a node's log against a `Reference`.
 ///
 /// For a file measurement (`ima`, `ima-ng`, `ima-sig`, …), in order:
-/// 1. a violation fails unless the reference allows violations;
+/// 1. a violation fails unless the reference allows violations; then any
+///    malformed entry fails, whatever it measures (`malformed-entry`:
+///    `MeasurementEntry.malformation`: a name with a NUL inside or without
+///    its terminating NUL, a digest algorithm this verifier does not know,
+///    a digest whose length is not its algorithm's);
 /// 2. an entry for another PCR than the replayed one fails;
 /// 3. an excluded path is accepted;
 /// 4. a SHA-1 digest fails unless SHA-1 is allowed;
 /// 5. the IMA policy file must have an expected digest;
 /// 6. a signature (`sig` field, v2) that verifies over the measured digest
 ///    with a trusted certificate or key accepts the file;
-/// 7. otherwise the digest must be listed for the path (or anywhere, with
-///    `ManifestScope.anyPath` and an unlisted path);
+/// 7. otherwise the (algorithm, digest) must be listed for the path (or
+///    anywhere, with `ManifestScope.anyPath` and an unlisted path);
 /// 8. otherwise it fails, with the most specific reason: the path is listed
 ///    with other digests (`digest-mismatch`), the signature is bad or its key
 ///    unknown, or the file is simply unsigned and unlisted.
@@ -75,6 +79,9 @@ public struct EntryJudge: Sendable {
                           "violation entry: a measured file was opened for writing while in use (or written while measured); "
                           + "its name and digest are not covered by the PCR")
         }
+        if let malformation = entry.malformation {
+            return reject(entry, .malformedEntry, malformation.description)
+        }
         guard entry.pcrIndex == context.imaPCR else {
             return reject(entry, .unexpectedPCR,
                           "extends PCR \(entry.pcrIndex); only PCR \(context.imaPCR) is replayed against the quote, so this entry is unverified")
@@ -125,13 +132,9 @@ public struct EntryJudge: Sendable {
         guard let digest = entry.eventDigest else {
             return reject(entry, .malformedEntry, "the entry has no file digest (d/d-ng) field")
         }
-        guard let algorithm = digest.algorithm else {
-            return reject(entry, .malformedEntry,
-                          "the digest names algorithm \"\(digest.algorithmName)\" (\(digest.digest.count) bytes), which is not one IMA measures with")
-        }
-        guard digest.digest.count == algorithm.digestLength else {
-            return reject(entry, .malformedEntry,
-                          "a \(algorithm) digest of \(digest.digest.count) byte(s); expected \(algorithm.digestLength)")
+        // `judge` refused a malformed entry already; kept so that this holds whatever the caller.
+        guard let algorithm = digest.algorithmDigest?.algorithm else {
+            return reject(entry, .malformedEntry, digest.problem ?? "the digest cannot be compared")
         }
         var signatureField: [UInt8] = []
         if let field = entry.field(.signature), case .xattr(let raw, _) = field.value { signatureField = raw }
@@ -168,11 +171,11 @@ public struct EntryJudge: Sendable {
         default: signatureNote = "; no signature"
         }
         if let listed = reference.digests.digests(at: path) {
-            let known = listed.prefix(3).map(Hex.encode).sorted().joined(separator: ", ")
+            let known = listed.prefix(3).map(\.description).sorted().joined(separator: ", ")
             return reject(entry, .digestMismatch,
                           "measured \(digest), but the manifest lists \(listed.count == 1 ? "" : "\(listed.count) digests: ")\(known)\(listed.count > 3 ? ", …" : "") for this path\(signatureNote)")
         }
-        if reference.manifestScope == .anyPath && reference.digests.anywhere.contains(digest.digest) {
+        if reference.manifestScope == .anyPath && reference.digests.anywhere.contains(AlgorithmDigest(algorithm, digest.digest)) {
             return .accepted(.manifest)
         }
         if case .failed(let code, let reason) = signature {

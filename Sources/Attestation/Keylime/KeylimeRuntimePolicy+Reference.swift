@@ -18,10 +18,10 @@ extension KeylimeRuntimePolicy {
         var reference = Reference(trustStore: trustStore, logHashAlgorithm: logHashAlgorithm)
         reference.digests.reserveCapacity(paths: digests.count)
         for (path, hexDigests) in digests {
-            var values = [[UInt8]]()
+            var values = [AlgorithmDigest]()
             for (i, hex) in hexDigests.enumerated() { values.append(try Self.digest(hex, field: "digests.\(path)[\(i)]")) }
             if path == BootAggregate.eventName {
-                reference.bootAggregates.formUnion(values)
+                reference.bootAggregates.formUnion(values.map(\.bytes))
             } else {
                 for value in values { reference.digests.allow(value, at: FilePath(path)) }
             }
@@ -33,7 +33,7 @@ extension KeylimeRuntimePolicy {
                 throw ReferenceError(code: .invalidPattern, field: "excludes[\(i)]", reason: error.reason)
             }
         }
-        var keyringDigests = [String: Set<[UInt8]>]()
+        var keyringDigests = [String: Set<AlgorithmDigest>]()
         for (keyring, hexDigests) in keyrings {
             for (i, hex) in hexDigests.enumerated() {
                 keyringDigests[keyring, default: []].insert(try Self.digest(hex, field: "keyrings.\(keyring)[\(i)]"))
@@ -78,7 +78,7 @@ extension KeylimeRuntimePolicy {
                 warnings.append("path \(path) is not UTF-8: Keylime policies key paths by text; left out")
                 continue
             }
-            digests[text, default: []].formUnion(values.map(Hex.encode))
+            digests[text, default: []].formUnion(values.map { Hex.encode($0.bytes) })
         }
         if !reference.digests.pathless.isEmpty {
             warnings.append("\(reference.digests.pathless.count) digest(s) not tied to a path cannot be expressed; left out")
@@ -95,7 +95,7 @@ extension KeylimeRuntimePolicy {
             // Keylime has no policy notion: the policy file is a path with known digests.
             for path in policy.paths {
                 guard let text = path.utf8String else { continue }
-                digests[text, default: []].formUnion(policy.digests.map(Hex.encode))
+                digests[text, default: []].formUnion(policy.digests.map { Hex.encode($0.bytes) })
             }
         }
         if reference.allowsViolations { warnings.append("allowing violations cannot be expressed") }
@@ -105,10 +105,10 @@ extension KeylimeRuntimePolicy {
         for certificate in reference.trustStore.certificates + reference.keyrings.certificates {
             for name in keyringNames { keyrings[name, default: []].insert(Hex.encode(certificate.fingerprintSHA256)) }
         }
-        for (name, values) in reference.keyrings.digests { keyrings[name, default: []].formUnion(values.map(Hex.encode)) }
+        for (name, values) in reference.keyrings.digests { keyrings[name, default: []].formUnion(values.map { Hex.encode($0.bytes) }) }
 
         var buffers = [String: Set<String>]()
-        for (name, values) in reference.buffers { buffers[name, default: []].formUnion(values.map(Hex.encode)) }
+        for (name, values) in reference.buffers { buffers[name, default: []].formUnion(values.map { Hex.encode($0.bytes) }) }
         for release in reference.kernelReleases {
             buffers[EntryJudge.kernelVersionEventName, default: []].insert(Hex.encode(Digester.hash(Array(release.utf8), .sha256)))
         }
@@ -134,10 +134,23 @@ extension KeylimeRuntimePolicy {
         return export(reference, timestamp: timestamp)
     }
 
-    private static func digest(_ hex: String, field: String) throws(ReferenceError) -> [UInt8] {
+    /// A policy digest with its algorithm. Keylime writes digests without
+    /// their algorithm; the length tells it: 40 hex digits sha1, 56 sha224,
+    /// 64 sha256, 96 sha384, 128 sha512. 64 digits are taken as SHA-256
+    /// only: an `sm3` (also 256-bit) measurement never matches one, as the
+    /// verifier does not compare sm3 digests. Any other length is refused.
+    static func digest(_ hex: String, field: String) throws(ReferenceError) -> AlgorithmDigest {
         guard isPolicyDigest(hex), let bytes = Hex.decode(hex) else {
             throw ReferenceError(code: .invalidField, field: field, reason: "\"\(hex.prefix(140))\" is not 40-128 lower-case hex digits")
         }
-        return bytes
+        guard let algorithm = policyDigestAlgorithms.first(where: { $0.digestLength == bytes.count }) else {
+            throw ReferenceError(code: .invalidField, field: field,
+                                 reason: "\"\(hex.prefix(140))\" has \(hex.utf8.count) hex digits, which is no digest length IMA uses "
+                                    + "(40 sha1, 56 sha224, 64 sha256, 96 sha384, 128 sha512)")
+        }
+        return AlgorithmDigest(algorithm, bytes)
     }
+
+    /// The algorithms a policy digest may be, told apart by length.
+    static let policyDigestAlgorithms: [HashAlgorithm] = [.sha1, .sha224, .sha256, .sha384, .sha512]
 }

@@ -1,21 +1,22 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import IMAFormat
 import Signing
 
 /// Known-good file digests: per path (from provenance manifests, or a
 /// Keylime policy's `digests`) and, for content not tied to one path, a
-/// global set. Digests are kept as bytes without their algorithm: lengths
-/// differ between the algorithms IMA uses, so a SHA-1 value never equals a
-/// SHA-256 one.
+/// global set. Digests are kept with their algorithm and compared as
+/// (algorithm, digest) pairs: a measurement matches only a digest listed
+/// with the algorithm it names, never bytes that happen to be equal.
 public struct DigestAllowlist: Sendable, Equatable {
     /// Digests allowed at each path.
-    public private(set) var byPath: [FilePath: Set<[UInt8]>] = [:]
+    public private(set) var byPath: [FilePath: Set<AlgorithmDigest>] = [:]
     /// Every digest allowed anywhere: all of `byPath`'s plus those added with `allowAnywhere`.
-    public private(set) var anywhere: Set<[UInt8]> = []
+    public private(set) var anywhere: Set<AlgorithmDigest> = []
     /// Digests added with `allowAnywhere` only (not tied to a path).
-    public private(set) var pathless: Set<[UInt8]> = []
-    /// Every (path, digest) pair of `byPath`, for lookups by raw bytes that allocate nothing.
+    public private(set) var pathless: Set<AlgorithmDigest> = []
+    /// Every (path, algorithm, digest) of `byPath`, for lookups by raw bytes that allocate nothing.
     private var pairs = BytePairSet()
 
     public init() {}
@@ -25,27 +26,30 @@ public struct DigestAllowlist: Sendable, Equatable {
     }
 
     /// Whether `digest` is allowed at `path`: nil when the path is not listed.
-    public func allows(_ digest: [UInt8], at path: [UInt8]) -> Bool? {
-        let listed = path.withUnsafeBytes { p in digest.withUnsafeBytes { d in pairs.contains(p, d) } }
+    public func allows(_ digest: AlgorithmDigest, at path: [UInt8]) -> Bool? {
+        let listed = path.withUnsafeBytes { p in
+            digest.bytes.withUnsafeBytes { d in pairs.contains(p, d, tag: digest.algorithm.rawValue) }
+        }
         if listed { return true }
         return byPath[FilePath(bytes: path)] == nil ? nil : false
     }
 
-    /// Whether `digest` is listed at `path` (false also when the path is not
-    /// listed). Allocation-free: the check-log hot path.
-    public func contains(_ digest: UnsafeRawBufferPointer, at path: UnsafeRawBufferPointer) -> Bool {
-        pairs.contains(path, digest)
+    /// Whether `digest`, of `algorithm`, is listed at `path` (false also when
+    /// the path is not listed). Allocation-free: the check-log hot path.
+    public func contains(_ algorithm: HashAlgorithm, _ digest: UnsafeRawBufferPointer, at path: UnsafeRawBufferPointer) -> Bool {
+        pairs.contains(path, digest, tag: algorithm.rawValue)
     }
 
-    /// `contains` for many (path, digest) pairs at once, their memory accesses
-    /// overlapped: `found[k]` tells about `queries[k]` (a: path, b: digest).
+    /// `contains` for many (path, algorithm, digest) at once, their memory
+    /// accesses overlapped: `found[k]` tells about `queries[k]` (a: path, b:
+    /// digest, tag: `HashAlgorithm.rawValue`).
     func containsAll(_ queries: UnsafeBufferPointer<BytePairSet.Query>, found: UnsafeMutablePointer<Bool>) {
         pairs.containsAll(queries, found: found)
     }
 
     /// Allows `digest` at `path` (and, for `ManifestScope.anyPath`, anywhere).
-    public mutating func allow(_ digest: [UInt8], at path: FilePath) {
-        if byPath[path, default: []].insert(digest).inserted { pairs.insert(path.bytes, digest) }
+    public mutating func allow(_ digest: AlgorithmDigest, at path: FilePath) {
+        if byPath[path, default: []].insert(digest).inserted { pairs.insert(path.bytes, digest.bytes, tag: digest.algorithm.rawValue) }
         anywhere.insert(digest)
     }
 
@@ -55,22 +59,23 @@ public struct DigestAllowlist: Sendable, Equatable {
     }
 
     /// Allows `digest` at any path, e.g. content copied around at run time.
-    public mutating func allowAnywhere(_ digest: [UInt8]) {
+    public mutating func allowAnywhere(_ digest: AlgorithmDigest) {
         anywhere.insert(digest)
         pathless.insert(digest)
     }
 
     /// The digests allowed at `path`, or nil when the path is not listed.
-    public func digests(at path: FilePath) -> Set<[UInt8]>? { byPath[path] }
+    public func digests(at path: FilePath) -> Set<AlgorithmDigest>? { byPath[path] }
 
     /// Number of (path, digest) pairs plus path-less digests.
     public var count: Int { byPath.values.reduce(0) { $0 + $1.count } + pathless.count }
     public var isEmpty: Bool { anywhere.isEmpty }
 }
 
-/// A set of (a, b) byte-string pairs for lookups by raw bytes that
-/// allocate nothing. One arena holds each pair as `u32 a.count | u32 b.count
-/// | a | b`; an open-addressing table of 8-byte slots holds a 24-bit tag of
+/// A set of (a, b, tag) for byte strings a and b and a tag byte, for lookups
+/// by raw bytes that allocate nothing. One arena holds each as `u32 a.count |
+/// u32 (b.count | tag << 24) | a | b` (b is a digest: far below 2^24 bytes);
+/// an open-addressing table of 8-byte slots holds a 24-bit tag of
 /// the pair's hash and its arena offset, so a lookup touches one slot and
 /// one record (two cache misses on a big manifest, where a `[key: Set]`
 /// index takes four or more). Big tables ask for transparent huge pages:
@@ -84,7 +89,14 @@ struct BytePairSet: @unchecked Sendable {
     struct Query {
         var a: UnsafeRawBufferPointer
         var b: UnsafeRawBufferPointer
-        init(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) { self.a = a; self.b = b }
+        var tag: UInt8
+        init(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer, tag: UInt8) { self.a = a; self.b = b; self.tag = tag }
+    }
+
+    /// The second u32 of a record: b's length and the tag.
+    @inline(__always)
+    static func lengthAndTag(_ b: UnsafeRawBufferPointer, _ tag: UInt8) -> UInt32 {
+        UInt32(truncatingIfNeeded: b.count) | UInt32(tag) << 24
     }
 
     private final class Storage: @unchecked Sendable {
@@ -137,8 +149,9 @@ struct BytePairSet: @unchecked Sendable {
 
     var count: Int { storage.count }
 
-    mutating func insert(_ a: [UInt8], _ b: [UInt8]) {
-        let present = a.withUnsafeBytes { pa in b.withUnsafeBytes { pb in contains(pa, pb) } }
+    mutating func insert(_ a: [UInt8], _ b: [UInt8], tag: UInt8) {
+        precondition(b.count < 1 << 24, "a digest of \(b.count) bytes")
+        let present = a.withUnsafeBytes { pa in b.withUnsafeBytes { pb in contains(pa, pb, tag: tag) } }
         if present { return }
         if !isKnownUniquelyReferenced(&storage) { storage = storage.copy() }
         let s = storage
@@ -154,7 +167,7 @@ struct BytePairSet: @unchecked Sendable {
         }
         let offset = s.arenaUsed
         s.arena.storeBytes(of: UInt32(a.count), toByteOffset: offset, as: UInt32.self)
-        s.arena.storeBytes(of: UInt32(b.count), toByteOffset: offset + 4, as: UInt32.self)
+        s.arena.storeBytes(of: UInt32(b.count) | UInt32(tag) << 24, toByteOffset: offset + 4, as: UInt32.self)
         a.withUnsafeBytes { if !$0.isEmpty { (s.arena + offset + 8).copyMemory(from: $0.baseAddress!, byteCount: $0.count) } }
         b.withUnsafeBytes { if !$0.isEmpty { (s.arena + offset + 8 + a.count).copyMemory(from: $0.baseAddress!, byteCount: $0.count) } }
         s.arenaUsed += need
@@ -162,14 +175,15 @@ struct BytePairSet: @unchecked Sendable {
         if s.count * 2 > s.slotCount {
             rehash(s, slotCount: s.slotCount * 2)
         } else {
-            let h = a.withUnsafeBytes { pa in b.withUnsafeBytes { pb in Self.hash(pa, pb) } }
+            let h = a.withUnsafeBytes { pa in b.withUnsafeBytes { pb in Self.hash(pa, pb, tag: tag) } }
             Self.place(s, offset: offset, hash: h)
         }
     }
 
-    func contains(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
+    func contains(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer, tag: UInt8) -> Bool {
         let s = storage
-        return Self.probe(s, a, b, Self.hash(a, b), first: s.slots[Int(truncatingIfNeeded: Self.hash(a, b)) & (s.slotCount - 1)])
+        let h = Self.hash(a, b, tag: tag)
+        return Self.probe(s, a, b, tag, h, first: s.slots[Int(truncatingIfNeeded: h) & (s.slotCount - 1)])
     }
 
     /// `found[k]` = whether `queries[k]` is in the set. The slot loads of all
@@ -180,7 +194,7 @@ struct BytePairSet: @unchecked Sendable {
         withUnsafeTemporaryAllocation(of: (UInt64, UInt64).self, capacity: queries.count) { firsts in
             // Hashes first, then a tight loop of slot loads: with little work
             // between them, many misses are in flight at once.
-            for k in queries.indices { firsts[k].0 = Self.hash(queries[k].a, queries[k].b) }
+            for k in queries.indices { firsts[k].0 = Self.hash(queries[k].a, queries[k].b, tag: queries[k].tag) }
             for k in queries.indices { firsts[k].1 = s.slots[Int(truncatingIfNeeded: firsts[k].0) & mask] }
             // First the slot's record of every query: its lengths and last
             // byte (independent loads, so the misses overlap), then the full
@@ -191,7 +205,7 @@ struct BytePairSet: @unchecked Sendable {
                 found[k] = false
                 guard slot != 0, slot >> 40 == h >> 40 else { continue }
                 let record = s.arena + Int(slot & 0xff_ffff_ffff) - 1
-                let header = UInt64(UInt32(q.a.count)) | UInt64(UInt32(q.b.count)) << 32
+                let header = UInt64(UInt32(q.a.count)) | UInt64(Self.lengthAndTag(q.b, q.tag)) << 32
                 guard record.loadUnaligned(as: UInt64.self) == header else { continue }
                 found[k] = q.b.isEmpty || record.load(fromByteOffset: 7 + q.a.count + q.b.count, as: UInt8.self) == q.b[q.b.count - 1]
             }
@@ -201,24 +215,24 @@ struct BytePairSet: @unchecked Sendable {
                     let record = s.arena + Int(firsts[k].1 & 0xff_ffff_ffff) - 1
                     if Self.equal(record + 8, q.a) && Self.equal(record + 8 + q.a.count, q.b) { continue }
                 }
-                found[k] = Self.probe(s, q.a, q.b, firsts[k].0, first: firsts[k].1)
+                found[k] = Self.probe(s, q.a, q.b, q.tag, firsts[k].0, first: firsts[k].1)
             }
         }
     }
 
     @inline(__always)
-    private static func probe(_ s: Storage, _ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer, _ h: UInt64,
-                              first: UInt64) -> Bool {
+    private static func probe(_ s: Storage, _ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer, _ tag: UInt8,
+                              _ h: UInt64, first: UInt64) -> Bool {
         let mask = s.slotCount - 1
-        let tag = h >> 40
+        let hashTag = h >> 40
         var i = Int(truncatingIfNeeded: h) & mask
         var slot = first
         while slot != 0 {
-            if slot >> 40 == tag {
+            if slot >> 40 == hashTag {
                 let offset = Int(slot & 0xff_ffff_ffff) - 1
                 let record = s.arena + offset
                 if Int(record.loadUnaligned(as: UInt32.self)) == a.count
-                    && Int(record.loadUnaligned(fromByteOffset: 4, as: UInt32.self)) == b.count
+                    && record.loadUnaligned(fromByteOffset: 4, as: UInt32.self) == lengthAndTag(b, tag)
                     && equal(record + 8, a) && equal(record + 8 + a.count, b) {
                     return true
                 }
@@ -244,9 +258,11 @@ struct BytePairSet: @unchecked Sendable {
         var offset = 0
         while offset < s.arenaUsed {
             let aLength = Int(s.arena.loadUnaligned(fromByteOffset: offset, as: UInt32.self))
-            let bLength = Int(s.arena.loadUnaligned(fromByteOffset: offset + 4, as: UInt32.self))
+            let lengthAndTag = s.arena.loadUnaligned(fromByteOffset: offset + 4, as: UInt32.self)
+            let bLength = Int(lengthAndTag & 0xff_ffff)
             let h = Self.hash(UnsafeRawBufferPointer(start: s.arena + offset + 8, count: aLength),
-                              UnsafeRawBufferPointer(start: s.arena + offset + 8 + aLength, count: bLength))
+                              UnsafeRawBufferPointer(start: s.arena + offset + 8 + aLength, count: bLength),
+                              tag: UInt8(truncatingIfNeeded: lengthAndTag >> 24))
             Self.place(s, offset: offset, hash: h)
             offset += 8 + aLength + bLength
         }
@@ -258,8 +274,8 @@ struct BytePairSet: @unchecked Sendable {
     }
 
     @inline(__always)
-    static func hash(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> UInt64 {
-        mix(b, mix(a, 0x243f_6a88_85a3_08d3 ^ UInt64(a.count)))
+    static func hash(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer, tag: UInt8) -> UInt64 {
+        mix(b, mix(a, 0x243f_6a88_85a3_08d3 ^ UInt64(a.count) ^ UInt64(tag) << 56))
     }
 
     /// 8 bytes a step, multiply-xorshift (the finalizer of MurmurHash3).

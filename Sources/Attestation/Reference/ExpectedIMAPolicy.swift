@@ -17,9 +17,9 @@ public struct ExpectedIMAPolicy: Sendable, Equatable {
     /// Where the policy file is measured from (`/etc/ima/ima-policy` by default).
     public var paths: Set<FilePath>
     /// Digests of the allowed policy files, in the algorithms the node measures with.
-    public var digests: Set<[UInt8]>
+    public var digests: Set<AlgorithmDigest>
 
-    public init(paths: Set<FilePath> = [FilePath("/etc/ima/ima-policy")], digests: Set<[UInt8]>) {
+    public init(paths: Set<FilePath> = [FilePath("/etc/ima/ima-policy")], digests: Set<AlgorithmDigest>) {
         self.paths = paths
         self.digests = digests
     }
@@ -28,6 +28,6 @@ public struct ExpectedIMAPolicy: Sendable, Equatable {
     /// and SHA-512 digests are allowed (whatever `ima_hash` the node uses).
     public init(policyFile content: [UInt8], paths: Set<FilePath> = [FilePath("/etc/ima/ima-policy")]) {
         let algorithms: [HashAlgorithm] = [.sha1, .sha256, .sha384, .sha512]
-        self.init(paths: paths, digests: Set(algorithms.map { Digester.hash(content, $0) }))
+        self.init(paths: paths, digests: Set(algorithms.map { AlgorithmDigest($0, Digester.hash(content, $0)) }))
     }
 }

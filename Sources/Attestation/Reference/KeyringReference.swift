@@ -1,3 +1,4 @@
+import IMAFormat
 import SignetCrypto
 
 /// What a node's keyrings may receive: IMA measures every key added to a
@@ -16,11 +17,11 @@ public struct KeyringReference: Sendable {
     /// store (for example the distribution's module-signing key in `.builtin_trusted_keys`).
     public var certificates: [Certificate]
     /// Known digests of key data per keyring (Keylime's `keyrings`): the
-    /// digest IMA records for the buffer.
-    public var digests: [String: Set<[UInt8]>]
+    /// digest IMA records for the buffer, with its algorithm.
+    public var digests: [String: Set<AlgorithmDigest>]
 
     public init(allowed: Set<String>? = nil, ignored: Set<String> = [], certificates: [Certificate] = [],
-                digests: [String: Set<[UInt8]>] = [:]) {
+                digests: [String: Set<AlgorithmDigest>] = [:]) {
         self.allowed = allowed
         self.ignored = ignored
         self.certificates = certificates

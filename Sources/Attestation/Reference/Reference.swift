@@ -24,7 +24,7 @@ public struct Reference: Sendable {
     public var keyrings: KeyringReference
     /// Known digests of other `ima-buf` measurements by name (Keylime's
     /// `ima-buf`), e.g. critical data such as `selinux-state`.
-    public var buffers: [String: Set<[UInt8]>]
+    public var buffers: [String: Set<AlgorithmDigest>]
     /// The IMA policy file the node must load, when the policy measures it.
     public var imaPolicy: ExpectedIMAPolicy?
     /// Kernel releases (`uname -r`) allowed; empty allows any. Checked
@@ -47,7 +47,7 @@ public struct Reference: Sendable {
     public init(trustStore: TrustStore = TrustStore([]), verificationKeys: [VerificationKey] = [],
                 digests: DigestAllowlist = DigestAllowlist(), manifestScope: ManifestScope = .samePath,
                 excludes: [PathPattern] = [], keyrings: KeyringReference = KeyringReference(),
-                buffers: [String: Set<[UInt8]>] = [:], imaPolicy: ExpectedIMAPolicy? = nil,
+                buffers: [String: Set<AlgorithmDigest>] = [:], imaPolicy: ExpectedIMAPolicy? = nil,
                 kernelReleases: Set<String> = [], allowsSHA1: Bool = false, allowsViolations: Bool = false,
                 bootAggregates: Set<[UInt8]> = [], logHashAlgorithm: HashAlgorithm = .sha1) {
         self.trustStore = trustStore
@@ -66,11 +66,12 @@ public struct Reference: Sendable {
     }
 
     /// Adds every entry of a provenance manifest to the allowlist: its
-    /// content digest at its path. Check the manifest's signature first
-    /// (`ManifestSignature.verify`): an unsigned manifest is not a reference.
+    /// content digest, with its algorithm, at its path. Check the manifest's
+    /// signature first (`ManifestSignature.verify`): an unsigned manifest is
+    /// not a reference.
     public mutating func add(_ manifest: Manifest) {
         for entry in manifest.entries {
-            digests.allow(entry.digest, at: entry.path)
+            digests.allow(AlgorithmDigest(entry.digestAlgorithm, entry.digest), at: entry.path)
         }
     }
 

@@ -229,8 +229,8 @@ final class FastPath: @unchecked Sendable {
                         switch prepare(i, src: src, judge: judge, context: context) {
                         case .accepted(let acceptance):
                             outcomes[i] = .accepted(acceptance)
-                        case .lookup(let path, let digest):
-                            queries[q] = BytePairSet.Query(path, digest)
+                        case .lookup(let path, let digest, let algorithm):
+                            queries[q] = BytePairSet.Query(path, digest, tag: algorithm.rawValue)
                             owners[q] = i
                             q += 1
                         case .full:
@@ -254,7 +254,8 @@ final class FastPath: @unchecked Sendable {
 
     enum Prepared {
         case accepted(Acceptance)
-        case lookup(UnsafeRawBufferPointer, UnsafeRawBufferPointer)
+        /// Look up (path, digest) of this algorithm in the manifest.
+        case lookup(UnsafeRawBufferPointer, UnsafeRawBufferPointer, HashAlgorithm)
         case full
     }
 
@@ -331,8 +332,10 @@ final class FastPath: @unchecked Sendable {
 
     /// `d-ng|n-ng[|sig]` decoded in place (little-endian lengths, the checks of
     /// `TemplateDataParser` for a regular entry), then `EntryJudge.inPlaceVerdict`.
-    /// Anything irregular (an unknown algorithm name, a name that is not
-    /// exactly the path and one terminating NUL) goes to the full judge.
+    /// Anything irregular goes to the full judge, which reports what
+    /// `MeasurementEntry.malformation` says: an algorithm name that is not
+    /// one `EntryJudge.knownAlgorithm` takes with its digest length, a name
+    /// that is not exactly the path and one terminating NUL.
     @inline(__always)
     private func fastJudge(_ data: UnsafeRawBufferPointer, signed: Bool, judge: EntryJudge) -> Prepared {
         let base = data.baseAddress!
@@ -366,7 +369,7 @@ final class FastPath: @unchecked Sendable {
         let path = UnsafeRawBufferPointer(start: nameField.baseAddress!, count: pathLength)
         switch judge.inPlaceVerdict(path: path, algorithmName: algorithmName, digest: digest, signature: signature) {
         case .accepted(let acceptance): return .accepted(acceptance)
-        case .manifestLookup: return .lookup(path, digest)
+        case .manifestLookup(let algorithm): return .lookup(path, digest, algorithm)
         case .full: return .full
         }
     }

@@ -52,17 +52,45 @@ public struct EventDigest: Hashable, Sendable, CustomStringConvertible {
         self.init(type: type, algorithmName: algorithm.name, digest: digest)
     }
 
-    /// The algorithm, when it is one `HashAlgorithm` knows. An empty name with
-    /// a 20-byte digest is the legacy SHA-1 form.
+    /// The algorithm, when the name is exactly one the kernel writes for a
+    /// `HashAlgorithm` (`hash_algo_name[]`: lower case). An empty name with a
+    /// 20-byte digest is the legacy SHA-1 form. Any other name (`SHA256`,
+    /// `sm3`, `foo`) is nil: this verifier cannot compare such a digest.
     public var algorithm: HashAlgorithm? {
-        switch algorithmName {  // the names kernels write, without lower-casing a copy
+        switch algorithmName {
         case "": return digest.count == 20 ? .sha1 : nil
         case "sha256": return .sha256
         case "sha1": return .sha1
         case "sha384": return .sha384
         case "sha512": return .sha512
-        default: return HashAlgorithm(name: algorithmName)
+        case "sha224": return .sha224
+        default: return nil
         }
+    }
+
+    /// Why this digest cannot be compared with a reference, or nil: its
+    /// algorithm must be one `algorithm` knows, the digest that algorithm's
+    /// length, and a `d-ngv2` type `ima` or `verity`. Comparing bytes alone
+    /// would let a 20-byte `foo:` digest pass for a SHA-1 one, or an `sm3:`
+    /// digest for a SHA-256 one.
+    public var problem: String? {
+        if case .other(let name)? = type {
+            return "digest type \"\(name.prefix(32))\" is neither ima nor verity"
+        }
+        guard let algorithm else {
+            let known = HashAlgorithm.allCases.map(\.name).sorted().joined(separator: ", ")
+            return "algorithm \"\(algorithmName.prefix(32))\" (a \(digest.count)-byte digest) is not one this verifier compares (\(known))"
+        }
+        guard digest.count == algorithm.digestLength else {
+            return "a \(algorithm) digest of \(digest.count) byte(s); \(algorithm) digests have \(algorithm.digestLength)"
+        }
+        return nil
+    }
+
+    /// The digest with its algorithm, when `problem` is nil.
+    public var algorithmDigest: AlgorithmDigest? {
+        guard problem == nil, let algorithm else { return nil }
+        return AlgorithmDigest(algorithm, digest)
     }
 
     /// The text before the NUL, colon(s) included: `sha256:` or `ima:sha256:`.

@@ -40,7 +40,7 @@ struct TemplateDataParser {
         let nameRange = nameStart..<data.count
         return [
             TemplateField(id: .digest, range: 0..<d, value: .digest(Array(data[0..<d]))),
-            TemplateField(id: .name, range: nameRange, value: .name(Self.upToNUL(data[nameRange]))),
+            TemplateField(id: .name, range: nameRange, value: .name(Array(data[nameRange]))),
         ]
     }
 
@@ -85,15 +85,14 @@ struct TemplateDataParser {
                 throw MeasurementLogError.malformedField(entry: entryIndex, offset: fieldOffset + failure.offset,
                                                          field: id.rawValue, reason: failure.reason)
             case .success(let digest):
-                if let algorithm = digest.algorithm, digest.digest.count != algorithm.digestLength, !isViolation {
-                    throw MeasurementLogError.malformedField(
-                        entry: entryIndex, offset: fieldOffset, field: id.rawValue,
-                        reason: "\(algorithm.name) digest of \(digest.digest.count) byte(s) (expected \(algorithm.digestLength))")
-                }
+                // An unknown algorithm or a length that is not the algorithm's is
+                // framed, and reported by `MeasurementEntry.malformation`.
                 return .eventDigest(digest)
             }
         case .name, .nameNG:
-            return .name(Self.upToNUL(bytes))
+            // The kernel writes the name and one NUL; any other layout is kept
+            // whole (never cut at a NUL) for `MeasurementEntry.malformation`.
+            return .name(bytes.last == 0 ? Array(bytes.dropLast()) : Array(bytes))
         case .signature, .evmSignature:
             let raw = Array(bytes)
             return .xattr(raw, Result { try IMAXattr(bytes: raw) }.mapError { error in
@@ -122,10 +121,5 @@ struct TemplateDataParser {
             }
             return .unsignedInteger(byteOrder.unsigned(bytes))
         }
-    }
-
-    /// The bytes before the first NUL (all of them if there is none).
-    static func upToNUL(_ bytes: ArraySlice<UInt8>) -> [UInt8] {
-        Array(bytes.prefix { $0 != 0 })
     }
 }

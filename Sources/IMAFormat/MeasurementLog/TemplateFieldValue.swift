@@ -8,8 +8,10 @@ public enum TemplateFieldValue: Equatable, Sendable {
     case digest([UInt8])
     /// `d-ng`, `d-ngv2`, `d-modsig`.
     case eventDigest(EventDigest)
-    /// `n`, `n-ng`: the name's bytes, without the trailing NUL. Names are bytes,
-    /// not text: Linux paths need not be UTF-8.
+    /// `n`, `n-ng`: the name's bytes, without the terminating NUL. Names are bytes,
+    /// not text: Linux paths need not be UTF-8. A name with a NUL inside, or
+    /// (`n-ng`) without its terminating NUL, is kept whole and reported by
+    /// `MeasurementEntry.malformation`.
     case name([UInt8])
     /// `sig`, `evmsig`: the raw xattr value and its decoding. A malformed value
     /// does not fail the log (the bytes came from a file's xattr, not from the
