@@ -94,15 +94,63 @@ extension Evidence {
         guard decodedUpperBound <= limit + 2 else {
             throw EvidenceError.tooLarge(field, size: decodedUpperBound, limit: limit)
         }
-        if let problem = Self.strictBase64Problem(text) { throw EvidenceError.invalid(field, "not base64: \(problem)") }
-        guard let data = Data(base64Encoded: text) else {
-            let bad = text.utf8.firstIndex { !Self.isBase64Character($0) }
-                .map { text.utf8.distance(from: text.utf8.startIndex, to: $0) }
-            throw EvidenceError.invalid(field, bad.map { "not base64: unexpected character at position \($0)" }
-                                            ?? "not base64 (length \(text.utf8.count) is not a multiple of 4, or bad padding)")
+        var text = text
+        guard let data = text.withUTF8(Self.decodeCanonicalBase64) else {
+            let problem = Self.strictBase64Problem(text) ?? "not canonical padded base64"
+            throw EvidenceError.invalid(field, "not base64: \(problem)")
         }
         guard data.count <= limit else { throw EvidenceError.tooLarge(field, size: data.count, limit: limit) }
-        return [UInt8](data)
+        return data
+    }
+
+    /// Each base64 character's 6-bit value; 0xFF for anything else.
+    private static let base64Values: [UInt8] = {
+        var table = [UInt8](repeating: 0xFF, count: 256)
+        for (value, c) in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8.enumerated() {
+            table[Int(c)] = UInt8(value)
+        }
+        return table
+    }()
+
+    /// Decodes canonical padded base64 (what `strictBase64Problem` accepts) in
+    /// one pass, or nil when it is not: an evidence's log is most of its bytes,
+    /// and the verifier service decodes one per request.
+    static func decodeCanonicalBase64(_ b: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
+        guard b.count % 4 == 0 else { return nil }
+        guard !b.isEmpty else { return [] }
+        let equals = UInt8(ascii: "=")
+        let padding = b[b.count - 1] == equals ? (b[b.count - 2] == equals ? 2 : 1) : 0
+        let fullQuads = padding == 0 ? b.count : b.count - 4
+        var invalid: UInt8 = 0
+        let out = base64Values.withUnsafeBufferPointer { t in
+            [UInt8](unsafeUninitializedCapacity: b.count / 4 * 3) { out, initialized in
+                var i = 0, o = 0
+                while i < fullQuads {
+                    let v0 = t[Int(b[i])], v1 = t[Int(b[i + 1])], v2 = t[Int(b[i + 2])], v3 = t[Int(b[i + 3])]
+                    invalid |= v0 | v1 | v2 | v3
+                    out[o] = v0 << 2 | v1 >> 4
+                    out[o + 1] = v1 << 4 | v2 >> 2
+                    out[o + 2] = v2 << 6 | v3
+                    i += 4
+                    o += 3
+                }
+                if padding > 0 {
+                    let v0 = t[Int(b[i])], v1 = t[Int(b[i + 1])]
+                    let v2 = padding == 1 ? t[Int(b[i + 2])] : 0
+                    invalid |= v0 | v1 | v2
+                    // The bits the padding drops must be zero: one spelling per byte string.
+                    if padding == 2 && v1 & 0x0F != 0 || padding == 1 && v2 & 0x03 != 0 { invalid |= 0x80 }
+                    out[o] = v0 << 2 | v1 >> 4
+                    o += 1
+                    if padding == 1 {
+                        out[o] = v1 << 4 | v2 >> 2
+                        o += 1
+                    }
+                }
+                initialized = o
+            }
+        }
+        return invalid & 0x80 == 0 ? out : nil
     }
 
     /// Why `text` is not canonical padded base64, or nil: length a multiple of 4, only the
@@ -144,16 +192,6 @@ extension Evidence {
         case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - UInt8(ascii: "0") + 52
         case UInt8(ascii: "+"): return 62
         default: return 63
-        }
-    }
-
-    private static func isBase64Character(_ c: UInt8) -> Bool {
-        switch c {
-        case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
-             UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "+"), UInt8(ascii: "/"), UInt8(ascii: "="):
-            return true
-        default:
-            return false
         }
     }
 
