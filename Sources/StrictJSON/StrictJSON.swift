@@ -47,6 +47,24 @@ public enum StrictJSON {
         try result.get()
     }
 
+    /// `validate`, and where the string values at `capturing` (object keys from the top) lie in
+    /// `bytes`: the range between their quotes, for strings written without escapes (so the
+    /// bytes are the value). A caller can then read a large value (a base64 log) straight from
+    /// the document instead of through a decoder's copy.
+    public static func validate(_ bytes: [UInt8], options: Options = Options(),
+                                capturing: Set<[String]>) throws(StrictJSONError) -> [[String]: Range<Int>] {
+        let result: Result<[[String]: Range<Int>], StrictJSONError> = bytes.withUnsafeBufferPointer { buffer in
+            var parser = Parser(buffer, options: options, capturing: capturing)
+            do throws(StrictJSONError) {
+                try parser.run()
+                return .success(parser.captured)
+            } catch {
+                return .failure(error)
+            }
+        }
+        return try result.get()
+    }
+
     /// `validate` on a slice (one line of a JSON Lines file, say); offsets count from the slice's start.
     public static func validate(_ bytes: ArraySlice<UInt8>, options: Options = Options()) throws(StrictJSONError) {
         let result: Result<Void, StrictJSONError> = bytes.withUnsafeBufferPointer { buffer in
@@ -79,11 +97,18 @@ struct Parser {
     /// element has started.
     private var path: [PathComponent] = []
 
+    /// String values to locate (key paths), and where they were found (unescaped only).
+    private let capturing: Set<[String]>
+    private(set) var captured: [[String]: Range<Int>] = [:]
+    /// Whether the string just read had a backslash escape.
+    private var stringHadEscape = false
+
     typealias Options = StrictJSON.Options
 
-    init(_ bytes: UnsafeBufferPointer<UInt8>, options: Options) {
+    init(_ bytes: UnsafeBufferPointer<UInt8>, options: Options, capturing: Set<[String]> = []) {
         b = bytes
         self.options = options
+        self.capturing = capturing
     }
 
     mutating func run() throws(StrictJSONError) {
@@ -150,7 +175,11 @@ struct Parser {
             path.append(.index(0))
             return true
         case UInt8(ascii: "\""):
+            let start = i
             _ = try string(decoding: false)
+            if !capturing.isEmpty, !stringHadEscape, let keys = keyPath(), capturing.contains(keys) {
+                captured[keys] = (start + 1)..<(i - 1)
+            }
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
             try number()
         case UInt8(ascii: "t"): try literal("true")
@@ -213,6 +242,7 @@ struct Parser {
 
     private mutating func string(decoding: Bool) throws(StrictJSONError) -> String? {
         i += 1
+        stringHadEscape = false
         var out = [UInt8]()
         var runStart = i
         while true {
@@ -235,6 +265,7 @@ struct Parser {
                 continue
             }
             // A backslash escape.
+            stringHadEscape = true
             if decoding { out.append(contentsOf: b[runStart..<i]) }
             let escapeStart = i
             guard i + 1 < b.count else { throw fail(.unexpectedEnd, "the document ends inside an escape") }

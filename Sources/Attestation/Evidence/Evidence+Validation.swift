@@ -11,7 +11,7 @@ extension Evidence {
     /// Checks every value of a decoded document: base64 and hex, digest
     /// lengths, PCR banks and indices, the AK's structure, log positions,
     /// and the limits. Errors name the JSON path.
-    init(document d: EvidenceDocument, limits: EvidenceLimits) throws(EvidenceError) {
+    init(document d: EvidenceDocument, limits: EvidenceLimits, logData: [UInt8]? = nil) throws(EvidenceError) {
         func text(_ value: String, _ field: String, allowEmpty: Bool = false) throws(EvidenceError) -> String {
             guard value.utf8.count <= limits.maxTextLength else {
                 throw EvidenceError.tooLarge(field, size: value.utf8.count, limit: limits.maxTextLength)
@@ -65,7 +65,7 @@ extension Evidence {
             throw EvidenceError(code: .missingField, field: "ak", reason: "needs tpm2b_public or pem")
         }
 
-        let log = try Self.log(d.imaLog, limits: limits)
+        let log = try Self.log(d.imaLog, limits: limits, data: logData)
 
         self.init(created: created, nonce: nonce, node: node, quote: Quote(attest: attest, signature: signature),
                   pcrs: pcrs, attestationKey: AttestationKey(publicArea: publicArea, pem: pem), log: log)
@@ -90,13 +90,21 @@ extension Evidence {
     /// Strict base64 (RFC 4648 section 4: no line breaks, padded to a multiple of 4, unused bits
     /// zero), with the size checked before decoding.
     static func base64(_ text: String, _ field: String, limit: Int) throws(EvidenceError) -> [UInt8] {
-        let decodedUpperBound = text.utf8.count / 4 * 3
+        var text = text
+        let result = text.withUTF8 { utf8 -> Result<[UInt8], EvidenceError> in
+            do throws(EvidenceError) { return .success(try base64(utf8, field, limit: limit)) } catch { return .failure(error) }
+        }
+        return try result.get()
+    }
+
+    /// The same on the text's UTF-8 bytes.
+    static func base64(_ utf8: UnsafeBufferPointer<UInt8>, _ field: String, limit: Int) throws(EvidenceError) -> [UInt8] {
+        let decodedUpperBound = utf8.count / 4 * 3
         guard decodedUpperBound <= limit + 2 else {
             throw EvidenceError.tooLarge(field, size: decodedUpperBound, limit: limit)
         }
-        var text = text
-        guard let data = text.withUTF8(Self.decodeCanonicalBase64) else {
-            let problem = Self.strictBase64Problem(text) ?? "not canonical padded base64"
+        guard let data = Self.decodeCanonicalBase64(utf8) else {
+            let problem = Self.strictBase64Problem(String(decoding: utf8, as: UTF8.self)) ?? "not canonical padded base64"
             throw EvidenceError.invalid(field, "not base64: \(problem)")
         }
         guard data.count <= limit else { throw EvidenceError.tooLarge(field, size: data.count, limit: limit) }
@@ -223,7 +231,7 @@ extension Evidence {
         return out
     }
 
-    private static func log(_ d: EvidenceDocument.Log, limits: EvidenceLimits) throws(EvidenceError) -> Log {
+    private static func log(_ d: EvidenceDocument.Log, limits: EvidenceLimits, data decoded: [UInt8]?) throws(EvidenceError) -> Log {
         if let encoding = d.encoding, encoding != "binary" {
             throw EvidenceError.invalid("ima_log.encoding", "is \"\(encoding)\"; only \"binary\" is defined")
         }
@@ -249,7 +257,8 @@ extension Evidence {
             throw EvidenceError.invalid(offset == 0 ? "ima_log.log_from_offset" : "ima_log.log_from_entry",
                                         "log_from_entry \(entry) and log_from_offset \(offset): both are 0 or both positive")
         }
-        let data = try base64(d.data, "ima_log.data", limit: limits.maxLogBytes)
+        let data: [UInt8]
+        if let decoded { data = decoded } else { data = try base64(d.data, "ima_log.data", limit: limits.maxLogBytes) }
         return Log(data: data, start: LogPosition(entryIndex: entry, byteOffset: offset),
                    templateDigestAlgorithm: algorithm, byteOrder: order)
     }

@@ -107,14 +107,32 @@ public struct Evidence: Sendable, Equatable {
         guard bytes.count <= limits.maxDocumentBytes else {
             throw EvidenceError.tooLarge("", size: bytes.count, limit: limits.maxDocumentBytes)
         }
+        let located: [[String]: Range<Int>]
         do {
-            try StrictJSON.validate(bytes, options: StrictJSON.Options(integerPaths: integerFields))
+            located = try StrictJSON.validate(bytes, options: StrictJSON.Options(integerPaths: integerFields),
+                                              capturing: [Self.logDataPath])
         } catch {
             throw EvidenceError(strict: error)
         }
+        // The log is most of the document: when it is written without escapes, decode it straight
+        // from the document's bytes and give the JSON decoder the rest (the same document with
+        // an empty `ima_log.data`), instead of a decoder's string copy of it.
+        var logData: [UInt8]?
+        var rest = bytes
+        if let range = located[Self.logDataPath] {
+            let decoded = bytes.withUnsafeBufferPointer { all -> Result<[UInt8], EvidenceError> in
+                do throws(EvidenceError) {
+                    return .success(try Self.base64(UnsafeBufferPointer(rebasing: all[range]), "ima_log.data", limit: limits.maxLogBytes))
+                } catch {
+                    return .failure(error)
+                }
+            }
+            logData = try decoded.get()
+            rest = Array(bytes[..<range.lowerBound]) + bytes[range.upperBound...]
+        }
         let document: EvidenceDocument
         do {
-            document = try JSONDecoder().decode(EvidenceDocument.self, from: Data(bytes))
+            document = try JSONDecoder().decode(EvidenceDocument.self, from: Data(rest))
         } catch let error as EvidenceError {
             throw error
         } catch let error as DecodingError {
@@ -127,8 +145,11 @@ public struct Evidence: Sendable, Equatable {
         } catch {
             throw EvidenceError(code: .invalidJSON, field: "", reason: "\(error)")
         }
-        return try Evidence(document: document, limits: limits)
+        return try Evidence(document: document, limits: limits, logData: logData)
     }
+
+    /// Where the log's base64 text is in a document.
+    static let logDataPath = ["ima_log", "data"]
 
     /// The JSON document: deterministic (sorted keys), what an agent sends.
     public func encoded() -> [UInt8] {
