@@ -76,7 +76,8 @@ extension EntryJudge {
             return irregularSignature(Array(field), algorithm: algorithm, isVerity: isVerity)
         }
         let keyID = UInt32(field[3]) << 24 | UInt32(field[4]) << 16 | UInt32(field[5]) << 8 | UInt32(field[6])
-        let keyHex = Hex.encode([field[3], field[4], field[5], field[6]])
+        // Only failures name the key: no string is made for a signature that verifies.
+        func keyHex() -> String { Hex.encode([field[3], field[4], field[5], field[6]]) }
         guard hashAlgorithm == algorithm else {
             return .failed(.badSignature,
                            "the signature is over a \(hashAlgorithm) digest but the file was measured with \(algorithm)")
@@ -85,7 +86,7 @@ extension EntryJudge {
             return .failed(.badSignature, "a SHA-1 signature, which the reference does not accept")
         }
         guard let candidates = verifiers.pools[keyID], !candidates.isEmpty else {
-            return .failed(.unknownKey, "signed with keyid \(keyHex), which no trusted certificate or key has")
+            return .failed(.unknownKey, "signed with keyid \(keyHex()), which no trusted certificate or key has")
         }
         let signature = UnsafeRawBufferPointer(rebasing: field[header...])
         if let signer = cache.signer(keyID: keyID, algorithm: hashAlgorithm, digest: digest, signature: signature),
@@ -97,7 +98,7 @@ extension EntryJudge {
             return .verified
         }
         return .failed(.badSignature,
-                       "the signature by keyid \(keyHex) does not verify over \(EventDigest(algorithm: algorithm, digest: Array(digest)))")
+                       "the signature by keyid \(keyHex()) does not verify over \(EventDigest(algorithm: algorithm, digest: Array(digest)))")
     }
 
     /// The reason a `sig` field that is not a regular v2 IMA signature fails.
