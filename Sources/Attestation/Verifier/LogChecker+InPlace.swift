@@ -486,7 +486,8 @@ extension LogChecker {
             fast.slow.removeAll(keepingCapacity: true)
         }
         guard count > 0, !stopped else { return }
-        for i in 0..<count { fast.outcomes[i] = .unjudged }
+        // Every outcome is `.unjudged` here: set at allocation, and put back by the ordered pass
+        // below as it takes each one (items after a stop are never read again).
         let deferred = target == nil
         let extendTasks = deferred && fast.pendingCount > 0 ? fast.banks : []
         let chunk = 64
@@ -528,54 +529,66 @@ extension LogChecker {
         var runLength = 0
         var lastAcceptance = Acceptance.manifest
         var problem: LogCheckError?
-        for i in 0..<count {
-            let item = fast.items[i]
-            switch fast.outcomes[i] {
-            case .unjudged:
-                problem = .unjudgedEntry(entryIndex: item.entryIndex, offset: item.byteOffset)
-            case .malformed(let error):
-                problem = .log(error)
-            case .accepted, .judged:
-                if fast.flags[i] == 1 {
-                    // The error a full replay gives (`PCRReplay.extend`), from a decoded entry.
-                    let entry = fast.entry(i, src: base)
-                    do {
-                        try entry.verifyTemplateDigest(algorithm: .sha1, using: fast.hashing)
-                        problem = .unjudgedEntry(entryIndex: item.entryIndex, offset: item.byteOffset)
-                    } catch {
-                        problem = .log(error)
+        var lastTouched = UInt32.max
+        fast.items.withUnsafeBufferPointer { items in
+            for i in 0..<count {
+                let item = items[i]
+                // Take the outcome, leaving `.unjudged` for the next batch.
+                let outcome = (fast.outcomes + i).move()
+                (fast.outcomes + i).initialize(to: .unjudged)
+                switch outcome {
+                case .unjudged:
+                    problem = .unjudgedEntry(entryIndex: item.entryIndex, offset: item.byteOffset)
+                case .malformed(let error):
+                    problem = .log(error)
+                case .accepted, .judged:
+                    if fast.flags[i] == 1 {
+                        // The error a full replay gives (`PCRReplay.extend`), from a decoded entry.
+                        let entry = fast.entry(i, src: base)
+                        do throws(MeasurementLogError) {
+                            try entry.verifyTemplateDigest(algorithm: .sha1, using: fast.hashing)
+                            problem = .unjudgedEntry(entryIndex: item.entryIndex, offset: item.byteOffset)
+                        } catch {
+                            problem = .log(error)
+                        }
+                    }
+                }
+                if problem != nil { break }
+                switch outcome {
+                case .accepted(let acceptance):
+                    if acceptance == lastAcceptance {
+                        runLength += 1
+                    } else {
+                        accepted[lastAcceptance, default: 0] += runLength
+                        lastAcceptance = acceptance
+                        runLength = 1
+                    }
+                case .judged(let judgement):
+                    switch judgement {
+                    case .accepted(let acceptance): accepted[acceptance, default: 0] += 1
+                    case .rejected(let failure):
+                        summary.failureCount += 1
+                        if summary.failures.count < maxStoredFailures { summary.failures.append(failure) }
+                    }
+                case .unjudged, .malformed:
+                    break
+                }
+                valid = i + 1
+                if item.pcr != lastTouched {
+                    fast.touched[Int(item.pcr)] = true
+                    lastTouched = item.pcr
+                }
+                if let target {
+                    fast.extendNow(i)
+                    if item.pcr == target.pcrIndex && matches(target) {
+                        reachedTarget = true
+                        break
                     }
                 }
             }
-            if problem != nil { break }
-            switch fast.outcomes[i] {
-            case .accepted(let acceptance):
-                if acceptance == lastAcceptance {
-                    runLength += 1
-                } else {
-                    accepted[lastAcceptance, default: 0] += runLength
-                    lastAcceptance = acceptance
-                    runLength = 1
-                }
-            case .judged(let judgement):
-                switch judgement {
-                case .accepted(let acceptance): accepted[acceptance, default: 0] += 1
-                case .rejected(let failure):
-                    summary.failureCount += 1
-                    if summary.failures.count < maxStoredFailures { summary.failures.append(failure) }
-                }
-            case .unjudged, .malformed:
-                break
-            }
-            valid = i + 1
-            fast.touched[Int(item.pcr)] = true
-            replayedThrough = LogPosition(entryIndex: item.entryIndex + 1, byteOffset: item.byteOffset + item.length)
-            if let target {
-                fast.extendNow(i)
-                if item.pcr == target.pcrIndex && matches(target) {
-                    reachedTarget = true
-                    break
-                }
+            if valid > 0 {
+                let last = items[valid - 1]
+                replayedThrough = LogPosition(entryIndex: last.entryIndex + 1, byteOffset: last.byteOffset + last.length)
             }
         }
         accepted[lastAcceptance, default: 0] += runLength
