@@ -153,6 +153,15 @@ final class FastPath: @unchecked Sendable {
         if hasSHA256Bank { RawDigest.extendSHA256(sha256State + pcr * 32, with: h + 20) }
     }
 
+    /// Whether PCR `pcr`'s registers equal the given values now, compared in
+    /// place (the target check after each entry; no extends are pending then).
+    func registersEqual(pcr: UInt32, sha1: [UInt8]?, sha256: [UInt8]?) -> Bool {
+        let p = Int(pcr)
+        if let sha1, !sha1.withUnsafeBytes({ memcmp($0.baseAddress!, sha1State + p * 20, 20) == 0 }) { return false }
+        if let sha256, !sha256.withUnsafeBytes({ memcmp($0.baseAddress!, sha256State + p * 32, 32) == 0 }) { return false }
+        return true
+    }
+
     /// The replayed registers at `position` (pending extends included).
     func checkpoint(at position: LogPosition) -> MeasurementLogCheckpoint {
         var values = [HashAlgorithm: [UInt32: [UInt8]]]()
@@ -530,6 +539,15 @@ extension LogChecker {
         var lastAcceptance = Acceptance.manifest
         var problem: LogCheckError?
         var lastTouched = UInt32.max
+        // The target as `matches` reads it (every bank of it replayed, with its length), for an
+        // in-place comparison after each entry instead of a copy of the registers.
+        var targetComparable = false
+        if let target, target.pcrIndex <= fast.maxPCRIndex {
+            targetComparable = !target.values.isEmpty && target.values.allSatisfy { bank, value in
+                fast.banks.contains(bank) && (bank == .sha1 || bank == .sha256) && value.count == bank.digestLength
+            }
+        }
+        let targetSHA1 = target?.values[.sha1], targetSHA256 = target?.values[.sha256]
         fast.items.withUnsafeBufferPointer { items in
             for i in 0..<count {
                 let item = items[i]
@@ -580,7 +598,8 @@ extension LogChecker {
                 }
                 if let target {
                     fast.extendNow(i)
-                    if item.pcr == target.pcrIndex && matches(target) {
+                    if item.pcr == target.pcrIndex && targetComparable
+                        && fast.registersEqual(pcr: item.pcr, sha1: targetSHA1, sha256: targetSHA256) {
                         reachedTarget = true
                         break
                     }
