@@ -35,16 +35,7 @@ public enum StrictJSON {
     /// Checks that `bytes` is one strict JSON value (see the type's documentation); throws the
     /// first problem found.
     public static func validate(_ bytes: [UInt8], options: Options = Options()) throws(StrictJSONError) {
-        let result: Result<Void, StrictJSONError> = bytes.withUnsafeBufferPointer { buffer in
-            var parser = Parser(buffer, options: options)
-            do throws(StrictJSONError) {
-                try parser.run()
-                return .success(())
-            } catch {
-                return .failure(error)
-            }
-        }
-        try result.get()
+        _ = try bytes.withUnsafeBufferPointer { run($0, options: options, capturing: []) }.get()
     }
 
     /// `validate`, and where the string values at `capturing` (object keys from the top) lie in
@@ -53,30 +44,24 @@ public enum StrictJSON {
     /// the document instead of through a decoder's copy.
     public static func validate(_ bytes: [UInt8], options: Options = Options(),
                                 capturing: Set<[String]>) throws(StrictJSONError) -> [[String]: Range<Int>] {
-        let result: Result<[[String]: Range<Int>], StrictJSONError> = bytes.withUnsafeBufferPointer { buffer in
-            var parser = Parser(buffer, options: options, capturing: capturing)
-            do throws(StrictJSONError) {
-                try parser.run()
-                return .success(parser.captured)
-            } catch {
-                return .failure(error)
-            }
-        }
-        return try result.get()
+        try bytes.withUnsafeBufferPointer { run($0, options: options, capturing: capturing) }.get()
     }
 
     /// `validate` on a slice (one line of a JSON Lines file, say); offsets count from the slice's start.
     public static func validate(_ bytes: ArraySlice<UInt8>, options: Options = Options()) throws(StrictJSONError) {
-        let result: Result<Void, StrictJSONError> = bytes.withUnsafeBufferPointer { buffer in
-            var parser = Parser(buffer, options: options)
-            do throws(StrictJSONError) {
-                try parser.run()
-                return .success(())
-            } catch {
-                return .failure(error)
-            }
+        _ = try bytes.withUnsafeBufferPointer { run($0, options: options, capturing: []) }.get()
+    }
+
+    /// One parse of `buffer`, as a `Result` (the buffer closures are not typed-throws).
+    private static func run(_ buffer: UnsafeBufferPointer<UInt8>, options: Options,
+                            capturing: Set<[String]>) -> Result<[[String]: Range<Int>], StrictJSONError> {
+        var parser = Parser(buffer, options: options, capturing: capturing)
+        do throws(StrictJSONError) {
+            try parser.run()
+            return .success(parser.captured)
+        } catch {
+            return .failure(error)
         }
-        try result.get()
     }
 }
 
