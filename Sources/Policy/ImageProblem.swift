@@ -41,6 +41,9 @@ public struct ImageProblem: Sendable, Equatable, CustomStringConvertible {
         case systemdRefused = "systemd-refused"
         /// The image has no /sbin/init (or it points outside the image).
         case noInit = "no-init"
+        /// The image's boot configuration sets a kernel parameter that stops enforcement
+        /// (ima_appraise=log, bdev_allow_write_mounted=1, module.sig_enforce=0, lsm= without integrity).
+        case bootParameterConflict = "boot-parameter-conflict"
     }
 
     public var id: ID

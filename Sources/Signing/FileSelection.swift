@@ -8,7 +8,9 @@ public struct FileSelection: Sendable {
         /// Every regular file.
         case all
         /// Executable code only: ELF executables and shared objects, files
-        /// with an exec bit, kernel modules (`*.ko`, `*.ko.xz`, `*.ko.zst`, `*.ko.gz`).
+        /// with an exec bit, kernel modules (`*.ko`, `*.ko.xz`, `*.ko.zst`, `*.ko.gz`),
+        /// and what else the kernel loads as code: firmware (`lib/firmware/`,
+        /// `usr/lib/firmware/`) and kexec images (`boot/vmlinuz-*`, `boot/initrd.img-*`).
         case code
     }
 
@@ -43,12 +45,27 @@ public struct FileSelection: Sendable {
     /// Decision made from the name and mode alone, before reading content.
     enum CodeHint: Sendable { case code, checkELFHeader }
 
-    static func codeHint(name: [UInt8], mode: mode_t) -> CodeHint {
+    static func codeHint(name: [UInt8], mode: mode_t, relative: FilePath? = nil) -> CodeHint {
         if mode & 0o111 != 0 { return .code }
         for suffix in [".ko", ".ko.xz", ".ko.zst", ".ko.gz"] where name.reversed().starts(with: suffix.utf8.reversed()) {
             return .code
         }
+        if let relative, isKernelLoadedCode(relative) { return .code }
         return .checkELFHeader
+    }
+
+    /// Files the kernel reads as code under FIRMWARE_CHECK and KEXEC_*_CHECK,
+    /// by their place in an image: firmware and the kernels and initramfs
+    /// images kexec may load. Paths are relative to the tree's root.
+    public static func isKernelLoadedCode(_ relative: FilePath) -> Bool {
+        let bytes = relative.bytes
+        for prefix in ["lib/firmware/", "usr/lib/firmware/"] where bytes.starts(with: prefix.utf8) {
+            return true
+        }
+        for prefix in ["boot/vmlinuz-", "boot/initrd.img-"] where bytes.starts(with: prefix.utf8) {
+            return !bytes.dropFirst(prefix.utf8.count).contains(UInt8(ascii: "/"))
+        }
+        return false
     }
 
     /// True for an ELF executable or shared object (e_type ET_EXEC or ET_DYN).

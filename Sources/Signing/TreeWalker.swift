@@ -176,6 +176,6 @@ public struct TreeWalker: Sendable {
         result.files.append(WalkedFile(
             paths: [path], imagePaths: [imagePath], device: key.dev, inode: key.ino,
             size: Int64(st.st_size), mode: UInt32(st.st_mode), uid: st.st_uid, gid: st.st_gid,
-            codeHint: FileSelection.codeHint(name: name, mode: st.st_mode)))
+            codeHint: FileSelection.codeHint(name: name, mode: st.st_mode, relative: relative)))
     }
 }

@@ -39,8 +39,15 @@ extension Image {
                     than the boot files and carries them. If it fails, steps 2-3 are
                     undone and nothing is signed;
                  5. install the policy at ROOTFS/etc/ima/ima-policy (systemd, PID 1, loads
-                    it at boot), sign the whole tree as 'signet sign' does (the new
-                    initramfs included), write the manifest.
+                    it at boot) and the kernel parameters enforcement depends on
+                    (bdev_allow_write_mounted=0 for an appraising policy, module.sig_enforce=1
+                    when it appraises MODULE_CHECK) in etc/default/grub.d/signet.cfg (and
+                    etc/kernel/cmdline when the image has one; --no-kernel-parameters skips
+                    this); sign the whole tree as 'signet sign' does (the new initramfs
+                    included), write the manifest.
+                Refused in step 1 as well: an image whose boot configuration (etc/default/grub,
+                etc/default/grub.d/*.cfg, etc/kernel/cmdline) sets ima_appraise=log|fix|off,
+                lsm= without integrity, or a parameter against the ones above.
 
                 Example:
                   signet image prepare --key ima.key.pem --cert ima.crt.pem --policy exec-signed.policy --manifest m.jsonl rootfs/
@@ -59,6 +66,8 @@ extension Image {
         var bootFiles: String?
         @Flag(help: "Install no boot integration and regenerate no initramfs: the image's boot loads the keys into the kernel keyring another way, before the policy.")
         var noBootIntegration = false
+        @Flag(help: "Write no kernel parameters into the image's boot configuration (the machine's boot sets bdev_allow_write_mounted=0 and module.sig_enforce=1 another way; signet posture checks).")
+        var noKernelParameters = false
         @OptionGroup var selection: SelectionOptions
         @OptionGroup var output: RunOptions
 
@@ -70,6 +79,8 @@ extension Image {
             /// Copy boot files from here (nil: the image has them from its package, or none wanted).
             var installer: BootFilesInstaller?
             var regenerate: Bool
+            /// Kernel parameters to write into the image's boot configuration.
+            var kernelParameters: [KernelParameters.Requirement] = []
         }
 
         func run() throws {
@@ -107,6 +118,7 @@ extension Image {
                 try makeDirectories(root.host("etc/ima"))
                 try FileBytes.writeAtomically(plan.policyBytes, to: root.host(ImageSafety.policyPath), mode: 0o644)
                 note("installed /\(ImageSafety.policyPath)")
+                try install(kernelParameters: plan.kernelParameters, root: root)
             }
             try SignJob(pipeline: pipeline, selection: selection.selection, output: output,
                         manifest: manifest, buildID: buildID).run(paths: [rootfs])
@@ -133,6 +145,19 @@ extension Image {
             }
             for p in problems { Console.warning(p.description) }
 
+            let parameters = noKernelParameters ? [] : KernelParameters.required(for: parsed)
+            let conflicts = KernelParameters.conflicts(in: root, requirements: KernelParameters.required(for: parsed))
+            if appraises && !conflicts.isEmpty {
+                throw UsageError("the image's boot configuration would stop the kernel from enforcing \(policy); nothing was written:\n" + conflicts.map { "  " + $0.description }.joined(separator: "\n"))
+            }
+            var plan = try makeBootPlan(root: root, parsed: parsed, policyBytes: policyBytes, certificates: certificates, appraises: appraises)
+            plan.kernelParameters = parameters
+            return plan
+        }
+
+        /// The boot integration part of the plan.
+        private func makeBootPlan(root: ImageRoot, parsed: IMAPolicy, policyBytes: [UInt8], certificates: [Certificate],
+                                  appraises: Bool) throws -> Plan {
             let builders = InitramfsBuilder.installed(in: root)
             if noBootIntegration {
                 if appraises {
@@ -186,6 +211,26 @@ extension Image {
             }
             note("installed \(certificates.count) certificate(s) in /\(ImageSafety.certificateDirectory)/")
             return created
+        }
+
+        /// Writes the kernel parameters into the GRUB snippet and, when the image has
+        /// one, etc/kernel/cmdline. Nothing to write for a policy that appraises nothing.
+        private func install(kernelParameters: [KernelParameters.Requirement], root: ImageRoot) throws {
+            guard !kernelParameters.isEmpty else { return }
+            try makeDirectories(root.host("etc/default/grub.d"))
+            try FileBytes.writeAtomically(Array(KernelParameters.grubSnippetText(kernelParameters).utf8),
+                                          to: root.host(KernelParameters.grubSnippet), mode: 0o644)
+            let list = kernelParameters.map(\.text).joined(separator: " ")
+            var written = ["/" + KernelParameters.grubSnippet]
+            if root.isRegularFile(KernelParameters.kernelCmdline), let existing = root.readText(KernelParameters.kernelCmdline) {
+                if let updated = KernelParameters.updatedKernelCmdline(existing, kernelParameters) {
+                    try FileBytes.writeAtomically(Array(updated.utf8), to: root.host(KernelParameters.kernelCmdline), mode: 0o644)
+                }
+                written.append("/" + KernelParameters.kernelCmdline)
+            }
+            let grub = root.exists("usr/sbin/grub-mkconfig") || root.exists("usr/sbin/update-grub")
+            note("kernel parameters \(list) set in \(written.joined(separator: " and "))"
+                 + (grub ? " (update-grub in the image applies them)" : "; the image has no GRUB: whatever boots it must pass them (signet posture on the node checks)"))
         }
 
         private func regenerate(root: ImageRoot, builder: InitramfsBuilder) throws {
