@@ -5,7 +5,8 @@
 # The mode comes from the kernel command line (signet.e2e=…):
 #   enforce  first boot: the system came up whole, ordinary programs run, attacks are refused
 #   attest   second boot of the same disk, with a TPM: still whole; quote, try an unsigned
-#            program, quote again; the evidence goes to the second disk (/dev/vdb) as a tar archive
+#            program, rewrite a library a running process has mapped, quote again; the evidence
+#            goes to the second disk (/dev/vdb) as a tar archive
 # A refusal counts only when the kernel's IMA audit line (cause=…, name="…") names the object.
 # Ends with E2E-DONE and powers the machine off.
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
@@ -93,6 +94,40 @@ enforce)
   run_case ld-preload-unsigned-refused deny $E/libevil.so env LD_PRELOAD=$E/libevil.so $E/hello
   run_case appended-byte-refused deny $E/hello-appended $E/hello-appended
   rm -f /tmp/payload /dev/shm/payload
+
+  # Kernel code. The policy appraises MODULE_CHECK; `image prepare` put module.sig_enforce=1 on the
+  # command line. insmod of a plain .ko uses finit_module (IMA appraises the file); of a .ko.xz,
+  # kmod 30 decompresses it and uses init_module (no file: the kernel checks the module's own
+  # signature). Debian's modules carry Debian's signature; Signet signed the tree.
+  run_case signed-module-loads allow - sh -c "insmod $E/mod-signed.ko && grep -q '^dummy ' /proc/modules"
+  run_case unsigned-module-refused deny $E/mod-unsigned.ko sh -c "insmod $E/mod-unsigned.ko; grep -q '^ifb ' /proc/modules && echo PAYLOAD-RAN"
+  out=$(insmod $E/mod-nosig.ko.xz 2>&1); rc=$?
+  kernel=$(dmesg -c | grep -E 'Loading of .* is rejected' | flat)
+  loaded=$(grep -c '^nlmon ' /proc/modules)
+  [ $rc -ne 0 ] && [ "$loaded" = 0 ] && [ -n "$kernel" ]
+  case_line unsigned-module-from-buffer-refused $? "rc=$rc out=$(echo "$out" | flat) loaded=$loaded kernel=$kernel"
+  run_case debian-module-modprobe-loads allow - sh -c 'modprobe veth && grep -q "^veth " /proc/modules'
+
+  # Raw writes to the mounted root's block device (bdev_allow_write_mounted=0 from the image's boot
+  # configuration): the open for writing is refused, so no block of a signed program can be
+  # rewritten under IMA. /dev/vdb, a disk nothing mounts, opens for writing: the refusal is the option's.
+  out=$(python3 - <<'PY' 2>&1
+import errno, os
+def try_open(dev):
+    try:
+        os.close(os.open(dev, os.O_WRONLY))
+        return "opened"
+    except OSError as e:
+        return errno.errorcode.get(e.errno, str(e.errno))
+print(f"mounted-root={try_open('/dev/vda')} unmounted-disk={try_open('/dev/vdb')}")
+PY
+)
+  echo "$out" | grep -q 'mounted-root=EBUSY unmounted-disk=opened'
+  case_line raw-block-write-refused $? "$(echo "$out" | flat) cmdline: $(grep -o 'bdev_allow_write_mounted=[^ ]*' /proc/cmdline)"
+
+  # signet posture, as an operator runs it (a shared keyring, so it can list _ima); the host checks it.
+  out=$(systemd-run --wait --pipe --quiet -p KeyringMode=shared /usr/bin/signet posture --json 2>/dev/null); rc=$?
+  mark "E2E-POSTURE rc=$rc json=$(printf '%s' "$out" | base64 -w0)"
   ;;
 attest)
   nonce1=$(echo "$cmdline" | sed -n 's/.*signet\.nonce1=\([0-9a-f]*\).*/\1/p')
@@ -107,6 +142,34 @@ attest)
   case_line agent-quoted-honest-node $? "$(flat < "$ev/quote1.txt")"
   dmesg -c > /dev/null
   run_case attest-unsigned-program-refused deny $E/payload-unsigned $E/payload-unsigned
+  # A signed library that a running process has mapped, rewritten in place: IMA cannot stop the
+  # running process from executing the new bytes (the residual risk), but the open for writing of
+  # a measured file in use is a ToMToU violation in the measurement log, so the next attestation
+  # fails; a new mapping of the rewritten file is refused.
+  rm -f /run/e2e-go; mkfifo /run/e2e-go
+  $E/mapped_runner $E/libmapped.so < /run/e2e-go > /run/e2e-runner.out 2>&1 &
+  runner=$!
+  exec 7> /run/e2e-go
+  i=0; while ! grep -q before= /run/e2e-runner.out && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+  rewrite=$(python3 - <<'PY' 2>&1
+path = "/opt/e2e/libmapped.so"
+with open(path, "r+b") as f:   # opened for writing while mapped: IMA logs ToMToU
+    data = f.read()
+    old, new = bytes.fromhex("b844332211"), bytes.fromhex("b866554433")
+    if data.count(old) != 1:
+        print(f"pattern found {data.count(old)} times")
+    else:
+        f.seek(data.index(old)); f.write(new); print("rewritten")
+PY
+)
+  echo go >&7; exec 7>&-
+  wait $runner
+  runner_out=$(flat < /run/e2e-runner.out)
+  kernel=$(dmesg -c | grep 'cause=' | flat)
+  echo "$rewrite" | grep -q rewritten && echo "$kernel" | tr '|' '\n' | grep 'cause=ToMToU' | grep -qF 'name="/opt/e2e/libmapped.so"'
+  case_line rewritten-mapped-library-logged-tomtou $? "rewrite: $rewrite; runner: $runner_out; kernel=$kernel"
+  mark "E2E-LOG residual: the process that had /opt/e2e/libmapped.so mapped printed [$runner_out] (after=0x33445566: it ran the rewritten bytes)"
+  run_case rewritten-library-new-mapping-refused deny $E/libmapped.so sh -c "$E/mapped_runner $E/libmapped.so < /dev/null | grep -q before= && echo PAYLOAD-RAN"
   signet agent quote --tcti device:/dev/tpmrm0 --ak "$ev/agent" --nonce "$nonce2" --out "$ev/after-unsigned.json" > "$ev/quote2.txt" 2>&1
   case_line agent-quoted-after-unsigned-program $? "$(flat < "$ev/quote2.txt")"
   if tar -cf /dev/vdb -C "$ev" honest.json after-unsigned.json agent/ak.pem && sync; then
@@ -121,7 +184,8 @@ attest)
 esac
 # Nothing else was refused in this boot: every IMA audit line names one of the attacks.
 others=$(refusals | grep -vF -e 'name="/opt/e2e/payload-unsigned"' -e 'name="/tmp/payload"' -e 'name="/dev/shm/payload"' \
-  -e 'name="memfd:payload"' -e 'name="/opt/e2e/libevil.so"' -e 'name="/opt/e2e/hello-appended"')
+  -e 'name="memfd:payload"' -e 'name="/opt/e2e/libevil.so"' -e 'name="/opt/e2e/hello-appended"' \
+  -e 'name="/opt/e2e/mod-unsigned.ko"' -e 'name="/opt/e2e/libmapped.so"')
 [ -z "$others" ]; case_line "$prefix-no-refusal-but-the-attacks" $? "$(echo "${others:-none}" | head -5 | flat)"
 mark "E2E-DONE mode=$mode"
 systemctl --no-block poweroff
