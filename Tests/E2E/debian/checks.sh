@@ -7,6 +7,8 @@
 #   attest   second boot of the same disk, with a TPM: still whole; quote, try an unsigned
 #            program, rewrite a library a running process has mapped, quote again; the evidence
 #            goes to the second disk (/dev/vdb) as a tar archive
+#   weakened third boot, of a throwaway copy, with ima_appraise=log and without the image's
+#            kernel parameters: what posture must call open, and that the doors are real
 # A refusal counts only when the kernel's IMA audit line (cause=…, name="…") names the object.
 # Ends with E2E-DONE and powers the machine off.
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
@@ -19,7 +21,7 @@ mark() { printf '\n%s\n' "$*" > /dev/ttyS0; echo "$*"; }
 flat() { tr '\n' '|' | tr -s ' ' | sed 's/|*$//' | cut -c1-400; }
 case_line() { if [ "$2" = 0 ]; then r=PASS; else r=FAIL; fi; mark "E2E-CASE name=$1 result=$r detail=[$3]"; }
 
-case $mode in enforce) prefix=boot1 ;; attest) prefix=boot2 ;; *) prefix=$mode ;; esac
+case $mode in enforce) prefix=boot1 ;; attest) prefix=boot2 ;; weakened) prefix=boot3 ;; *) prefix=$mode ;; esac
 mark "E2E-START mode=$mode"
 # Wait for the boot to finish (this unit is not part of the boot job: it is Type=exec).
 state=$(systemctl is-system-running --wait 2>&1)
@@ -59,6 +61,26 @@ run_case() {
     deny) ! echo "$out" | grep -q PAYLOAD-RAN && echo "$kernel" | tr '|' '\n' | grep 'cause=' | grep -qF "name=\"$object\"" && result=PASS ;;
   esac
   mark "E2E-CASE name=$name result=$result detail=[rc=$rc out=$(echo "$out" | flat) kernel=$kernel]"
+}
+
+# raw_write_probe: tries to open the mounted root's block device and a disk nothing mounts for writing
+raw_write_probe() {
+  python3 - <<'PY' 2>&1
+import errno, os
+def try_open(dev):
+    try:
+        os.close(os.open(dev, os.O_WRONLY))
+        return "opened"
+    except OSError as e:
+        return errno.errorcode.get(e.errno, str(e.errno))
+print(f"mounted-root={try_open('/dev/vda')} unmounted-disk={try_open('/dev/vdb')}")
+PY
+}
+# posture_marker: signet posture as an operator runs it (a shared keyring, so it can list _ima);
+# the JSON goes to the host base64-encoded on one marker line.
+posture_marker() {
+  out=$(systemd-run --wait --pipe --quiet -p KeyringMode=shared /usr/bin/signet posture --json 2>/dev/null); rc=$?
+  mark "E2E-POSTURE rc=$rc json=$(printf '%s' "$out" | base64 -w0)"
 }
 
 active() {  # active NAME UNIT
@@ -111,23 +133,22 @@ enforce)
   # Raw writes to the mounted root's block device (bdev_allow_write_mounted=0 from the image's boot
   # configuration): the open for writing is refused, so no block of a signed program can be
   # rewritten under IMA. /dev/vdb, a disk nothing mounts, opens for writing: the refusal is the option's.
-  out=$(python3 - <<'PY' 2>&1
-import errno, os
-def try_open(dev):
-    try:
-        os.close(os.open(dev, os.O_WRONLY))
-        return "opened"
-    except OSError as e:
-        return errno.errorcode.get(e.errno, str(e.errno))
-print(f"mounted-root={try_open('/dev/vda')} unmounted-disk={try_open('/dev/vdb')}")
-PY
-)
+  out=$(raw_write_probe)
   echo "$out" | grep -q 'mounted-root=EBUSY unmounted-disk=opened'
   case_line raw-block-write-refused $? "$(echo "$out" | flat) cmdline: $(grep -o 'bdev_allow_write_mounted=[^ ]*' /proc/cmdline)"
-
-  # signet posture, as an operator runs it (a shared keyring, so it can list _ima); the host checks it.
-  out=$(systemd-run --wait --pipe --quiet -p KeyringMode=shared /usr/bin/signet posture --json 2>/dev/null); rc=$?
-  mark "E2E-POSTURE rc=$rc json=$(printf '%s' "$out" | base64 -w0)"
+  posture_marker
+  ;;
+weakened)
+  # The doors are real: with ima_appraise=log an unsigned program runs (the kernel only logs it),
+  # and without bdev_allow_write_mounted=0 the mounted root's block device opens for writing.
+  out=$($E/payload-unsigned 2>&1); rc=$?
+  kernel=$(dmesg -c | grep 'cause=' | flat)
+  [ $rc -eq 0 ] && echo "$out" | grep -q PAYLOAD-RAN
+  case_line log-mode-runs-unsigned-program $? "rc=$rc out=$(echo "$out" | flat) kernel=$kernel"
+  out=$(raw_write_probe)
+  echo "$out" | grep -q 'mounted-root=opened'
+  case_line raw-block-write-open-without-option $? "$(echo "$out" | flat)"
+  posture_marker
   ;;
 attest)
   nonce1=$(echo "$cmdline" | sed -n 's/.*signet\.nonce1=\([0-9a-f]*\).*/\1/p')
