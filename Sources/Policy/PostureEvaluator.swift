@@ -102,7 +102,7 @@ public enum PostureEvaluator {
                                fix: "boot a kernel with CONFIG_IMA_APPRAISE=y (Debian's has it)")
         }
         guard let value = KernelCommandLine(text).last("ima_appraise") else {
-            return PostureItem(id, .enforced, .info, "no ima_appraise= on the kernel command line (/proc/cmdline): appraisal enforces")
+            return PostureItem(id, .enforced, .info, "no ima_appraise= on the kernel command line (/proc/cmdline): the kernel's default, enforce, applies")
         }
         let mode = String(value.prefix(3))
         guard ["off", "log", "fix"].contains(mode) else {
@@ -411,7 +411,8 @@ public enum PostureEvaluator {
         let evmRing = ring([".evm", "_evm"])
         let evmNote = evmRing.map { "; EVM keyring \($0.name) (serial \($0.serial)): \(describe($0, f).text)" } ?? "; no EVM keyring (.evm or _evm)"
         guard let ima = ring([".ima", "_ima"]) else {
-            let why = appraises == false ? "the policy appraises nothing, so none is needed yet" : "an appraising policy refuses every signed program"
+            let why = appraises == false ? "the policy appraises nothing, so none is needed yet"
+                : appraises == true ? "the appraising policy refuses every signed program" : "an appraising policy would refuse every signed program"
             return PostureItem(id, .open, need, "no IMA keyring (.ima or _ima) in /proc/keys: \(why)\(evmNote)", fix: fix)
         }
         let d = describe(ima, f)
