@@ -124,7 +124,8 @@ public enum PostureEvaluator {
         case "fix": effect = "the kernel writes the hash of every file it appraises into security.ima instead of refusing it; every unsigned program still runs"
         default: effect = "appraisal is off; every unsigned program still runs"
         }
-        let secureBootNote = secureBootOn(s) == nil ? " (Secure Boot, which would override it, could not be read)" : ""
+        var secureBootNote = ""
+        if case .unreadable = s.secureBoot { secureBootNote = " (Secure Boot, which would override it, could not be read)" }
         return PostureItem(id, .open, .error, "ima_appraise=\(value) on the kernel command line (/proc/cmdline): \(effect)\(secureBootNote)", fix: fix)
     }
 
