@@ -33,7 +33,8 @@ struct Posture: ParsableCommand {
             Exit code: 2 when an open or unknown item is an error, 1 when the worst is a \
             warning, 0 otherwise.
 
-            JSON (--json): {"items":[{"id","state","severity","message","fix"}],"worst":"error|warning|info|none","exit_code":N}
+            --json prints one object: "items" (each with "id", "state", "severity", "message" \
+            and "fix"), "worst" (error, warning, info or none) and "exit_code".
 
             Examples:
               signet posture
