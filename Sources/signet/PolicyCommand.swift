@@ -26,19 +26,48 @@ extension PolicyCommand {
                 keys refuses every program. Kernels without CONFIG_IMA_WRITE_POLICY take one \
                 policy per boot.
 
+                A policy that appraises is only enforced when the kernel enforces appraisal: \
+                with ima_appraise=log, fix or off on the kernel command line (/proc/cmdline) \
+                and Secure Boot off, every unsigned program still runs. The policy is still \
+                written then (its measure rules work, and in log mode the audit log names \
+                every file that would be refused), but the command says why it will not be \
+                enforced and exits 1. When the command line cannot be read it warns and \
+                exits 0. signet posture checks the rest of what enforcement depends on.
+
                 Example: signet policy load /etc/ima/ima-policy
                 """)
 
         @Argument(help: ArgumentHelp("The policy file.", valueName: "file")) var file: String
-        @Option(help: ArgumentHelp("The kernel's policy file.", valueName: "path")) var securityfs = PolicyLoader.defaultPath
+        @Option(help: ArgumentHelp("The kernel's policy file (default: DIR/sys/kernel/security/ima/policy under --root).", valueName: "path"))
+        var securityfs: String?
+        @Option(help: ArgumentHelp("Read /proc, /sys, /boot and /etc under DIR instead of / to judge enforcement (as signet posture --root); the policy file is read as given.", valueName: "dir"))
+        var root = "/"
 
         func run() throws {
-            try reportingErrors {
+            let reader = PostureReader(root: root)
+            let target = securityfs ?? reader.path(PosturePaths.kernelPolicy)
+            let (count, appraises) = try reportingErrors {
                 // Validate locally first: a malformed policy never reaches the kernel.
                 let text = String(decoding: try FileBytes.read(file, limit: 1 << 20), as: UTF8.self)
-                _ = try readPolicy(file)
-                let count = try PolicyLoader(path: securityfs).load(text)
-                Console.out("loaded \(count) rules from \(file) into \(securityfs)")
+                let policy = try readPolicy(file)
+                let count = try PolicyLoader(path: target).load(text)
+                return (count, policy.rules.contains { $0.action == .appraise })
+            }
+            // Judged after the write: the same evaluator as signet posture.
+            let mode = PostureEvaluator.appraiseMode(reader.read())
+            guard appraises else {
+                Console.out("loaded \(count) rules from \(file) into \(target) (measurement only: nothing is appraised)")
+                return
+            }
+            switch mode.state {
+            case .enforced:
+                Console.out("loaded \(count) rules from \(file) into \(target)")
+            case .unknown:
+                Console.out("loaded \(count) rules from \(file) into \(target)")
+                Console.warning("cannot tell whether the kernel enforces them: \(mode.message)")
+            case .open:
+                Console.error("loaded \(count) rules from \(file) into \(target), but the kernel will not enforce them: \(mode.message) — \(mode.fix)")
+                throw Exit.someFailed
             }
         }
     }
