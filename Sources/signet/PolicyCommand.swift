@@ -64,17 +64,19 @@ extension PolicyCommand {
             abstract: "Write a policy from the profiles in ima-policy/.",
             discussion: """
                 Profiles: exec-signed (appraise exec and mmap(PROT_EXEC) with imasig everywhere, \
-                tmpfs included, so fileless exec is refused), exec-signed+modules (also modules, \
-                firmware, kexec, policy), measure-tcb (measurement for attestation, keys and \
-                policy included). Several --profile options combine. Output is deterministic \
-                and commented.
+                tmpfs included, so fileless exec is refused; also kernel modules, firmware, kexec \
+                images and policy updates: boot with module.sig_enforce=1 where modules are \
+                loaded with init_module(2), e.g. Debian's kmod and .ko.xz), measure-tcb \
+                (measurement for attestation, keys and policy included). exec-signed+modules is \
+                a deprecated alias that renders exactly exec-signed. Several --profile options \
+                combine. Output is deterministic and commented.
 
                 Examples:
                   signet policy generate --profile exec-signed --profile measure-tcb -o rootfs/etc/ima/ima-policy
                   signet policy generate --profile exec-signed --fsuuid-from disk.img --appraise-algos sha256
                 """)
 
-        @Option(name: .customLong("profile"), help: ArgumentHelp("exec-signed, exec-signed+modules or measure-tcb (repeatable).", valueName: "name"))
+        @Option(name: .customLong("profile"), help: ArgumentHelp("exec-signed or measure-tcb (repeatable; exec-signed+modules: deprecated alias of exec-signed).", valueName: "name"))
         var profiles: [PolicyProfile]
         @Option(name: .customLong("fsuuid"), help: ArgumentHelp("Restrict every rule to this filesystem UUID (repeatable). Leaves tmpfs/memfd unappraised: the linter says so.", valueName: "uuid"))
         var fsuuids: [String] = []
