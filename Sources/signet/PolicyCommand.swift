@@ -130,9 +130,16 @@ extension PolicyCommand {
             abstract: "Check a policy for syntax errors and security holes.",
             discussion: """
                 Syntax errors name line and column. Findings have a severity and a stable id \
-                (see ima-policy/README.md): exec without mmap coverage, tmpfs/ramfs exempt from \
-                exec appraisal (memfd bypass), dont_ rules after the rules they should precede, \
-                appraisal without imasig, no POLICY_CHECK, rules this kernel version lacks, … \
+                (see ima-policy/README.md). Errors: exec without mmap coverage, any dont_appraise \
+                that lets programs or executable mappings run unappraised whatever its condition \
+                (LSM subject or object label, fowner/fgroup, uid/euid/gid/egid, fsuuid, a \
+                filesystem that holds programs such as ext4, xfs or tmpfs: only kernel pseudo \
+                filesystems like proc and sysfs are safe to exempt), kernel code left unappraised \
+                (kernel-code-unappraised: MODULE_CHECK, KEXEC_KERNEL_CHECK; FIRMWARE_CHECK and \
+                KEXEC_INITRAMFS_CHECK are warnings), rules this kernel version lacks. Warnings: \
+                measurement only (the kernel refuses nothing), appraisal restricted to some \
+                owners, filesystems or labels, dont_ rules after the rules they should precede, \
+                appraisal without imasig, no POLICY_CHECK, …
                 Exit code: 2 for an error (or a syntax error), 1 for a warning, 0 otherwise.
 
                 Example: signet policy lint --kernel 6.1 /etc/ima/ima-policy
@@ -141,6 +148,8 @@ extension PolicyCommand {
         @Argument(help: ArgumentHelp("The policy file.", valueName: "file")) var file: String
         @Option(help: ArgumentHelp("Check support by this kernel version (e.g. 6.1, or `uname -r`).", valueName: "version"))
         var kernel: String?
+        @Flag(help: "The kernel enforces module signatures itself (module.sig_enforce=1 or lockdown): a missing MODULE_CHECK appraisal is then info, not an error.")
+        var moduleSigEnforced = false
         @Flag(help: "Print JSON.") var json = false
 
         func run() throws {
@@ -152,7 +161,8 @@ extension PolicyCommand {
                 }
                 return (try readPolicy(file), version)
             }
-            let findings = PolicyLinter.lint(policy, kernel: version)
+            let findings = PolicyLinter.lint(policy, kernel: version,
+                                             context: PolicyLintContext(moduleSignaturesEnforced: moduleSigEnforced ? true : nil))
             if json {
                 Console.out(JSON.array(findings.map { f in
                     JSON.object([("id", JSON.string(f.id.rawValue)), ("severity", JSON.string(f.severity.description)),

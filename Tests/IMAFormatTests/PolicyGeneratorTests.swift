@@ -113,9 +113,17 @@ final class PolicyGeneratorTests: XCTestCase {
         XCTAssertTrue(rendered.contains("\nappraise func=SETXATTR_CHECK appraise_algos=sha256,sha512\n"))
         XCTAssertTrue(rendered.contains("\nmeasure func=BPRM_CHECK\n"), "no template= without a template option")
         XCTAssertTrue(rendered.contains("\nmeasure func=KEY_CHECK keyrings=_ima|.ima template=ima-buf\n"))
-        XCTAssertEqual(PolicyLinter.lint(policy), [])
-        XCTAssertEqual(PolicyLinter.lint(policy, kernel: KernelVersion(5, 10)).map(\.id),
-                       Array(repeating: .kernelUnsupported, count: 5), "appraise_algos= and SETXATTR_CHECK need 5.15")
+        // Exempting a filesystem Signet does not know to be a pseudo filesystem is a hole, and said so.
+        let exemptLine = try XCTUnwrap(rendered.split(separator: "\n", omittingEmptySubsequences: false)
+            .firstIndex { $0 == "dont_appraise fsmagic=0x5a3c69f0" }) + 1
+        let findings = PolicyLinter.lint(policy)
+        XCTAssertEqual(findings.map(\.id), [.dontAppraiseExecBypass], "\(findings)")
+        XCTAssertEqual(findings.map(\.line), [exemptLine])
+        XCTAssertEqual(PolicyLinter.lint(policy, kernel: KernelVersion(5, 10)).filter { $0.id == .kernelUnsupported }.count,
+                       9, "appraise_algos= (8 appraise rules) and SETXATTR_CHECK need 5.15")
+        // A pseudo filesystem magic is fine to exempt.
+        let pseudo = try PolicyGenerator.generate([.execSigned], options: PolicyGeneratorOptions(extraExemptFilesystemMagics: [0x6e73_6673]))
+        XCTAssertEqual(PolicyLinter.lint(pseudo), [])
     }
 
     func testEveryGeneratedCommentIsOneLineAndEveryRuleValid() throws {
