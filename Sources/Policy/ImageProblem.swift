@@ -41,6 +41,11 @@ public struct ImageProblem: Sendable, Equatable, CustomStringConvertible {
         case systemdRefused = "systemd-refused"
         /// The image has no /sbin/init (or it points outside the image).
         case noInit = "no-init"
+        /// A library PID 1 needs (DT_NEEDED, transitively) would be refused: init cannot start.
+        case initLibraryRefused = "init-library-refused"
+        /// The policy means to enforce (appraise rules for BPRM_CHECK/MMAP_CHECK) but
+        /// appraises none, or under half, of the image's executable files.
+        case appraisesNothing = "appraises-nothing"
     }
 
     public var id: ID
