@@ -95,7 +95,8 @@ public enum ImageSafety {
             problems.append(ImageProblem(id, .failure, "\(what) would be refused (\(f.status.rawValue): \(f.detail)): \(consequence)", path: "/" + path))
         }
         func users(_ list: [String]) -> String {
-            let sorted = list.sorted()
+            // Name a program rather than a library that happens to be executable (libc.so.6 is).
+            let sorted = list.sorted { ($0.contains(".so") ? 1 : 0, $0) < ($1.contains(".so") ? 1 : 0, $1) }
             return "\(sorted.count) program\(sorted.count == 1 ? "" : "s"), e.g. /\(sorted[0])"
         }
         var resolver = LibraryResolver(root: root)
