@@ -113,6 +113,7 @@ public enum ELFReader {
 
     /// The dependencies of a file of `size` bytes read through `read`.
     public static func dependencies(size: UInt64, read: @escaping Read) throws(ELFError) -> ELFDependencies {
+        guard size >= 16 else { throw .notELF }  // every read stays inside the file, this one too
         let ident = try read(0, 16)
         guard ident.count == 16, ident[0] == 0x7f, ident[1] == 0x45, ident[2] == 0x4c, ident[3] == 0x46 else { throw .notELF }
         let is64: Bool
