@@ -21,6 +21,7 @@ let package = Package(
                                                                  .product(name: "IMAFormat", package: "signet"),
                                                                  .product(name: "Signing", package: "signet"),
                                                                  .product(name: "SignetCrypto", package: "signet")]),
+        .executableTarget(name: "FuzzELF", dependencies: ["FuzzSupport", .product(name: "Policy", package: "signet")]),
         .executableTarget(name: "FuzzStrictJSON", dependencies: ["FuzzSupport", .product(name: "StrictJSON", package: "signet")]),
     ]
 )

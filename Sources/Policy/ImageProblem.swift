@@ -44,6 +44,11 @@ public struct ImageProblem: Sendable, Equatable, CustomStringConvertible {
         /// The image's boot configuration sets a kernel parameter that stops enforcement
         /// (ima_appraise=log, bdev_allow_write_mounted=1, module.sig_enforce=0, lsm= without integrity).
         case bootParameterConflict = "boot-parameter-conflict"
+        /// A library PID 1 needs (DT_NEEDED, transitively) would be refused: init cannot start.
+        case initLibraryRefused = "init-library-refused"
+        /// The policy means to enforce (appraise rules for BPRM_CHECK/MMAP_CHECK) but
+        /// appraises none, or under half, of the image's executable files.
+        case appraisesNothing = "appraises-nothing"
     }
 
     public var id: ID

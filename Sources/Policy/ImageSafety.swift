@@ -75,9 +75,13 @@ public enum ImageSafety {
     }
 
     /// Failures for the files every boot needs, among the files the dry run refused:
-    /// the loader and libc (no dynamically linked program would start), PID 1
-    /// (the target of /sbin/init inside the image) and systemd-udevd/journald.
-    public static func criticalFileProblems(root: ImageRoot, refused: [PolicyDryRun.Finding]) -> [ImageProblem] {
+    /// the loader (the PT_INTERP of the image's programs, whatever its file name, and
+    /// any ld-linux*), libc (the DT_NEEDED libc.so.* of programs, and any libc.so*),
+    /// PID 1 (the target of /sbin/init inside the image) and every library it needs
+    /// (its DT_NEEDED, transitively), and systemd-udevd/journald.
+    /// `programs` maps image paths of executable ELF files to what they need.
+    public static func criticalFileProblems(root: ImageRoot, refused: [PolicyDryRun.Finding],
+                                            programs: [String: ELFDependencies] = [:]) -> [ImageProblem] {
         var problems = [ImageProblem]()
         var refusedPaths = [String: PolicyDryRun.Finding]()
         for f in refused {
@@ -90,6 +94,29 @@ public enum ImageSafety {
             reported.insert(path)
             problems.append(ImageProblem(id, .failure, "\(what) would be refused (\(f.status.rawValue): \(f.detail)): \(consequence)", path: "/" + path))
         }
+        func users(_ list: [String]) -> String {
+            // Name a program rather than a library that happens to be executable (libc.so.6 is).
+            let sorted = list.sorted { ($0.contains(".so") ? 1 : 0, $0) < ($1.contains(".so") ? 1 : 0, $1) }
+            return "\(sorted.count) program\(sorted.count == 1 ? "" : "s"), e.g. /\(sorted[0])"
+        }
+        var resolver = LibraryResolver(root: root)
+        // The loader: whatever the programs name in PT_INTERP, followed through symlinks in the image.
+        var loaders = [String: [String]]()
+        var libcs = [String: [String]]()
+        for (program, deps) in programs {
+            if let loader = resolver.interpreter(deps) { loaders[loader, default: []].append(program) }
+            for name in deps.needed where name.hasPrefix("libc.so") {
+                if let lib = resolver.library(name, neededBy: program, deps) { libcs[lib, default: []].append(program) }
+            }
+        }
+        for (loader, list) in loaders.sorted(by: { ($0.value.count, $1.key) > ($1.value.count, $0.key) }) {
+            add(.loaderRefused, loader, "the dynamic loader /\(loader)",
+                "no dynamically linked program would start (PT_INTERP of \(users(list)))")
+        }
+        for (lib, list) in libcs.sorted(by: { ($0.value.count, $1.key) > ($1.value.count, $0.key) }) {
+            add(.libcRefused, lib, "libc /\(lib)", "no dynamically linked program would start (DT_NEEDED of \(users(list)))")
+        }
+        // By name too, for loaders and libcs no program in the walk named.
         for path in refusedPaths.keys.sorted() {
             let name = path.split(separator: "/").last.map(String.init) ?? path
             if name.hasPrefix("ld-linux") {
@@ -100,6 +127,20 @@ public enum ImageSafety {
         }
         if let initTarget = root.resolve("sbin/init"), root.isRegularFile(initTarget) {
             add(.initRefused, initTarget, "PID 1 (/sbin/init -> /\(initTarget))", "the kernel cannot start init and panics")
+            if let deps = programs[initTarget] ?? (try? ELFReader.dependencies(path: root.host(initTarget))) {
+                if let loader = resolver.interpreter(deps) {
+                    add(.loaderRefused, loader, "the dynamic loader /\(loader)",
+                        "PID 1 and every dynamically linked program would not start (PT_INTERP of /\(initTarget))")
+                }
+                for (name, lib, by) in resolver.closure(of: initTarget, deps) {
+                    if name.hasPrefix("libc.so") {
+                        add(.libcRefused, lib, "libc /\(lib)", "no dynamically linked program would start (DT_NEEDED of /\(by))")
+                    } else {
+                        add(.initLibraryRefused, lib, "library /\(lib) (DT_NEEDED \(name) of /\(by)), needed by PID 1,",
+                            "init cannot start and the kernel panics")
+                    }
+                }
+            }
         } else if root.lstatInfo("sbin/init") != nil {
             problems.append(ImageProblem(.noInit, .warning, "/sbin/init does not lead to a file inside the image: PID 1 not checked"))
         }

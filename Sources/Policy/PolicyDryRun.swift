@@ -51,10 +51,30 @@ public struct PolicyDryRun: Sendable {
         /// Of those, how many would be refused. Counts files as `codeFiles` does:
         /// a file with several hard links is one file (and several findings).
         public var refusedFiles = 0
-        /// Refusals that matter more than one file: the loader, libc, PID 1,
-        /// systemd-udevd or systemd-journald would be refused (each a failure).
+        /// Of those, how many no appraise rule requires to be appraised (an
+        /// exemption decides, or no rule matches); files whose rule depends on
+        /// something unknown offline are in neither count.
+        public var notAppraised = 0
+        /// Why files are not appraised: the deciding `dont_appraise` rule, or none
+        /// (line nil), with how many files each.
+        public var exemptions: [Exemption] = []
+        /// The policy has appraise rules for BPRM_CHECK or MMAP_CHECK. False: it
+        /// is measurement only (or appraises other hooks only) and refuses no program.
+        public var enforcing = false
+        /// Refusals that matter more than one file: the loader, libc, PID 1 and
+        /// its libraries, systemd-udevd or systemd-journald would be refused, or
+        /// the policy appraises (almost) none of the image's code (each a failure).
         public var problems: [ImageProblem] = []
         public var refused: [Finding] { findings.filter { $0.verdict == .refused } }
+    }
+
+    /// Files not appraised for one reason.
+    public struct Exemption: Sendable, Equatable {
+        /// The deciding dont_appraise rule's line; nil when no appraisal rule matches.
+        public var ruleLine: Int?
+        /// The rule as text, or a note that none matches.
+        public var rule: String
+        public var files: Int
     }
 
     public var policy: IMAPolicy
@@ -74,23 +94,38 @@ public struct PolicyDryRun: Sendable {
         let walk = TreeWalker(selection: FileSelection(mode: .code)).walk([root])
         let appraisals = Appraiser(trust: trust, selection: .code, jobs: jobs).run(walk.files)
         var report = Report()
+        report.enforcing = !policy.codeAppraisalRules.isEmpty
+        var exempted = [Int?: Int]()        // deciding dont_appraise line (nil: no rule) -> files
+        var programs = [String: ELFDependencies]()
         for case let appraisal? in appraisals {
             let file = appraisal.file
             var hooks = [IMAHook]()
             if file.mode & 0o111 != 0 { hooks.append(.bprmCheck) }
-            if isELF(file.paths[0]) { hooks += [.mmapCheck, .mmapCheckReqprot] }
+            let isCode = isELF(file.paths[0])
+            if isCode { hooks += [.mmapCheck, .mmapCheckReqprot] }
             guard !hooks.isEmpty else { continue }
+            // What programs need, for finding the loader and libraries by use rather than by name.
+            if isCode, file.mode & 0o111 != 0, let host = file.paths[0].utf8String,
+               let elf = try? ELFReader.dependencies(path: host) {
+                for path in file.imagePaths {
+                    if let s = path.utf8String { programs[String(s.drop { $0 == "/" })] = elf }
+                }
+            }
             report.codeFiles += 1
             var refusedAt = [IMAHook]()
             var undecided: (String, Int)?
             var ruleLine = 0
             var isAppraised = false
+            var exemptedBy: Int??
             for hook in hooks {
                 let access = IMAAccess(hook: hook, fsmagic: target.fsmagic, fsname: target.fsname, fsuuid: target.fsuuid,
                                        uid: target.uid, euid: target.uid, gid: 0, egid: 0,
                                        fileOwner: file.uid, fileGroup: file.gid)
-                guard let (numbered, match) = policy.decidingRule(.appraisal, for: access),
-                      numbered.rule.action == .appraise else { continue }
+                let decided = policy.decidingRule(.appraisal, for: access)
+                guard let (numbered, match) = decided, numbered.rule.action == .appraise else {
+                    if hook != .mmapCheckReqprot, exemptedBy == nil { exemptedBy = .some(decided?.rule.line) }
+                    continue
+                }
                 if case .undecided(let why) = match {
                     undecided = (why, numbered.line)
                     continue
@@ -101,7 +136,12 @@ public struct PolicyDryRun: Sendable {
                     ruleLine = numbered.line
                 }
             }
-            if isAppraised { report.appraised += 1 }
+            if isAppraised {
+                report.appraised += 1
+            } else if undecided == nil, let line = exemptedBy {
+                report.notAppraised += 1
+                exempted[line, default: 0] += 1
+            }
             let hooksSeen = refusedAt.reduce(into: [IMAHook]()) { if !$0.contains($1) { $0.append($1) } }
             if !hooksSeen.isEmpty { report.refusedFiles += 1 }
             for path in file.imagePaths {
@@ -114,10 +154,34 @@ public struct PolicyDryRun: Sendable {
                 }
             }
         }
+        let lines = Dictionary(uniqueKeysWithValues: policy.numberedRules.map { ($0.line, $0.rule) })
+        report.exemptions = exempted.map { line, files in
+            Exemption(ruleLine: line, rule: line.flatMap { lines[$0]?.render() } ?? "no appraise rule matches", files: files)
+        }.sorted { ($0.files, $1.ruleLine ?? 0) > ($1.files, $0.ruleLine ?? 0) }
         if let path = root.utf8String {
-            report.problems = ImageSafety.criticalFileProblems(root: ImageRoot(path), refused: report.refused)
+            report.problems = ImageSafety.criticalFileProblems(root: ImageRoot(path), refused: report.refused, programs: programs)
         }
+        if let problem = appraisesNothingProblem(report) { report.problems.insert(problem, at: 0) }
         return report
+    }
+
+    /// `appraises-nothing`: the policy has appraise rules for code, yet more than
+    /// half of the image's code files are exempt or match no appraise rule on
+    /// this filesystem, so the kernel would refuse (almost) nothing.
+    func appraisesNothingProblem(_ report: Report) -> ImageProblem? {
+        guard report.enforcing, report.codeFiles > 0, report.notAppraised * 2 > report.codeFiles else { return nil }
+        let filesystem = ["fsmagic=0x" + String(target.fsmagic, radix: 16), target.fsname.map { "fsname=\($0)" },
+                          target.fsuuid.map { "fsuuid=\($0)" }].compactMap { $0 }.joined(separator: " ")
+        let reasons = report.exemptions.map { e -> String in
+            if let line = e.ruleLine { return "\(e.rule) (line \(line)) exempts \(e.files)" }
+            let rules = policy.codeAppraisalRules.map { "line \($0.line) '\($0.rule.render())'" }.joined(separator: ", ")
+            return "no appraise rule matches \(e.files) (\(rules) do not apply to them)"
+        }
+        return ImageProblem(.appraisesNothing, .failure,
+            "the policy appraises programs, yet \(report.notAppraised) of the image's \(report.codeFiles) executable files would "
+                + "run unappraised on this filesystem (\(filesystem)): " + reasons.joined(separator: "; ")
+                + ". The kernel would refuse almost nothing: fix the policy's exemptions or conditions, or check with the "
+                + "right --fs-type/--fsuuid")
     }
 
     /// Whether the kernel would accept the file under `rule`: imasig needs a

@@ -93,17 +93,19 @@ extension PolicyCommand {
             abstract: "Write a policy from the profiles in ima-policy/.",
             discussion: """
                 Profiles: exec-signed (appraise exec and mmap(PROT_EXEC) with imasig everywhere, \
-                tmpfs included, so fileless exec is refused), exec-signed+modules (also modules, \
-                firmware, kexec, policy), measure-tcb (measurement for attestation, keys and \
-                policy included). Several --profile options combine. Output is deterministic \
-                and commented.
+                tmpfs included, so fileless exec is refused; also kernel modules, firmware, kexec \
+                images and policy updates: boot with module.sig_enforce=1 where modules are \
+                loaded with init_module(2), e.g. Debian's kmod and .ko.xz), measure-tcb \
+                (measurement for attestation, keys and policy included). exec-signed+modules is \
+                a deprecated alias that renders exactly exec-signed. Several --profile options \
+                combine. Output is deterministic and commented.
 
                 Examples:
                   signet policy generate --profile exec-signed --profile measure-tcb -o rootfs/etc/ima/ima-policy
                   signet policy generate --profile exec-signed --fsuuid-from disk.img --appraise-algos sha256
                 """)
 
-        @Option(name: .customLong("profile"), help: ArgumentHelp("exec-signed, exec-signed+modules or measure-tcb (repeatable).", valueName: "name"))
+        @Option(name: .customLong("profile"), help: ArgumentHelp("exec-signed or measure-tcb (repeatable; exec-signed+modules: deprecated alias of exec-signed).", valueName: "name"))
         var profiles: [PolicyProfile]
         @Option(name: .customLong("fsuuid"), help: ArgumentHelp("Restrict every rule to this filesystem UUID (repeatable). Leaves tmpfs/memfd unappraised: the linter says so.", valueName: "uuid"))
         var fsuuids: [String] = []
@@ -157,9 +159,16 @@ extension PolicyCommand {
             abstract: "Check a policy for syntax errors and security holes.",
             discussion: """
                 Syntax errors name line and column. Findings have a severity and a stable id \
-                (see ima-policy/README.md): exec without mmap coverage, tmpfs/ramfs exempt from \
-                exec appraisal (memfd bypass), dont_ rules after the rules they should precede, \
-                appraisal without imasig, no POLICY_CHECK, rules this kernel version lacks, … \
+                (see ima-policy/README.md). Errors: exec without mmap coverage, any dont_appraise \
+                that lets programs or executable mappings run unappraised whatever its condition \
+                (LSM subject or object label, fowner/fgroup, uid/euid/gid/egid, fsuuid, a \
+                filesystem that holds programs such as ext4, xfs or tmpfs: only kernel pseudo \
+                filesystems like proc and sysfs are safe to exempt), kernel code left unappraised \
+                (kernel-code-unappraised: MODULE_CHECK, KEXEC_KERNEL_CHECK; FIRMWARE_CHECK and \
+                KEXEC_INITRAMFS_CHECK are warnings), rules this kernel version lacks. Warnings: \
+                measurement only (the kernel refuses nothing), appraisal restricted to some \
+                owners, filesystems or labels, dont_ rules after the rules they should precede, \
+                appraisal without imasig, no POLICY_CHECK, …
                 Exit code: 2 for an error (or a syntax error), 1 for a warning, 0 otherwise.
 
                 Example: signet policy lint --kernel 6.1 /etc/ima/ima-policy
@@ -168,6 +177,8 @@ extension PolicyCommand {
         @Argument(help: ArgumentHelp("The policy file.", valueName: "file")) var file: String
         @Option(help: ArgumentHelp("Check support by this kernel version (e.g. 6.1, or `uname -r`).", valueName: "version"))
         var kernel: String?
+        @Flag(help: "The kernel enforces module signatures itself (module.sig_enforce=1 or lockdown): a missing MODULE_CHECK appraisal is then info, not an error.")
+        var moduleSigEnforced = false
         @Flag(help: "Print JSON.") var json = false
 
         func run() throws {
@@ -179,7 +190,8 @@ extension PolicyCommand {
                 }
                 return (try readPolicy(file), version)
             }
-            let findings = PolicyLinter.lint(policy, kernel: version)
+            let findings = PolicyLinter.lint(policy, kernel: version,
+                                             context: PolicyLintContext(moduleSignaturesEnforced: moduleSigEnforced ? true : nil))
             if json {
                 Console.out(JSON.array(findings.map { f in
                     JSON.object([("id", JSON.string(f.id.rawValue)), ("severity", JSON.string(f.severity.description)),
@@ -212,8 +224,18 @@ extension PolicyCommand {
                                      init-bottom script, or the dracut module enabled) and
                                      no initramfs in /boot loads /etc/keys/ima first
                   stale-initramfs    an initramfs older than the integration, or without it
-                  loader-refused, libc-refused, init-refused (/sbin/init's target),
-                  systemd-refused    (systemd-udevd, systemd-journald) would be refused
+                  appraises-nothing  the policy appraises programs (BPRM_CHECK/MMAP_CHECK
+                                     rules) but more than half of the image's executable
+                                     files are exempt (dont_appraise) or match no appraise
+                                     rule on this filesystem: the rules are named
+                  loader-refused     the loader the programs name in PT_INTERP (followed
+                                     through symlinks in the image, whatever its name)
+                  libc-refused       the libc.so.* programs need (DT_NEEDED)
+                  init-refused       /sbin/init's target
+                  init-library-refused
+                                     a library PID 1 needs (DT_NEEDED, transitively,
+                                     searched like ld.so: RUNPATH, /etc/ld.so.conf, lib dirs)
+                  systemd-refused    systemd-udevd or systemd-journald
                   no-certificates    none in the image's /etc/keys/ima and no --cert
                   kernel-lacks-key-type
                                      a certificate whose key type a kernel in /boot lacks
@@ -225,7 +247,13 @@ extension PolicyCommand {
                 (only an initramfs carries the loader: the next rebuild drops it),
                 no-kernel-config, trusted-keyring, no-init.
                 Exit 0 only when nothing would be refused and no FAIL line was printed, 1
-                otherwise, 2 for bad input.
+                otherwise, 2 for bad input. A policy without appraise rules for programs
+                (measurement only) refuses nothing: the summary says so instead of calling the
+                image safe, and the exit code is 0.
+
+                The filesystem the image will be mounted as decides fsname=/fsmagic= rules:
+                --fs-type ext4 (default), ext2, ext3, xfs, btrfs, vfat, squashfs, erofs, f2fs,
+                overlay, tmpfs, … sets both; --fsmagic sets the magic alone.
 
                 Without --policy the image's own /etc/ima/ima-policy is checked; without --cert \
                 the image's /etc/keys/ima/*.der (what its boot integration loads).
@@ -239,8 +267,10 @@ extension PolicyCommand {
         @Option(help: ArgumentHelp("The policy file (default: the image's /etc/ima/ima-policy).", valueName: "file")) var policy: String?
         @Option(name: [.customLong("cert"), .customLong("certs")], help: ArgumentHelp("Certificate the kernel will have in its keyring (repeatable; default: the image's /etc/keys/ima/*.der).", valueName: "file"))
         var certs: [String] = []
-        @Option(help: ArgumentHelp("Filesystem the image will be mounted as: its magic (hex; default ext4 0xef53).", valueName: "hex"))
-        var fsmagic: String = "0xef53"
+        @Option(help: ArgumentHelp("Filesystem type the image will be mounted as (default ext4): sets fsname= and fsmagic=.", valueName: "name"))
+        var fsType: String?
+        @Option(help: ArgumentHelp("Its magic instead (hex, e.g. 0xef53); fsname= follows when the magic is a known type.", valueName: "hex"))
+        var fsmagic: String?
         @Option(help: ArgumentHelp("Its UUID (for fsuuid= rules).", valueName: "uuid")) var fsuuid: String?
         @Option(help: ArgumentHelp("Its UUID, read from an ext4 image.", valueName: "image")) var fsuuidFrom: String?
         @Option(help: "The uid programs run as (for uid= rules).") var uid: UInt32 = 0
@@ -285,9 +315,7 @@ extension PolicyCommand {
                         "the image has no certificates in /\(ImageSafety.certificateDirectory): its boot integration loads none, so the --cert keys must reach the kernel's keyring another way"))
                 }
 
-                let digits = fsmagic.hasPrefix("0x") ? String(fsmagic.dropFirst(2)) : fsmagic
-                guard let magic = UInt64(digits, radix: 16) else { throw UsageError("--fsmagic '\(fsmagic)' is not hex") }
-                var target = PolicyDryRun.Target(fsmagic: magic, fsname: magic == 0xef53 ? "ext4" : nil, uid: uid)
+                var target = try checkTarget()
                 if let fsuuid {
                     guard let u = IMAFilesystemUUID(fsuuid) else { throw UsageError("--fsuuid '\(fsuuid)' is not a UUID") }
                     target.fsuuid = u
@@ -295,14 +323,42 @@ extension PolicyCommand {
                 if let fsuuidFrom { target.fsuuid = try FilesystemImage.ext4UUID(of: fsuuidFrom) }
                 return (PolicyDryRun(policy: parsed, trust: trust, target: target, jobs: output.jobs), problems)
             }
-            let report = dryRun.run(root: FilePath(rootfs))
+            try report(dryRun.run(root: FilePath(rootfs)), imageProblems: imageProblems)
+        }
+
+        /// The filesystem from --fs-type and --fsmagic: the type's name and magic from
+        /// the table (fsname= and fsmagic= rules both match), or a bare magic.
+        func checkTarget() throws -> PolicyDryRun.Target {
+            var magic: UInt64?
+            if let fsmagic {
+                let digits = fsmagic.hasPrefix("0x") ? String(fsmagic.dropFirst(2)) : fsmagic
+                guard let m = UInt64(digits, radix: 16) else { throw UsageError("--fsmagic '\(fsmagic)' is not hex") }
+                magic = m
+            }
+            if let fsType {
+                guard let known = IMAFilesystem.known(name: fsType), !IMAFilesystem.pseudo.contains(known) else {
+                    let names = (["ext2", "ext3"] + IMAFilesystem.holdingPrograms.map(\.name)).sorted().joined(separator: ", ")
+                    throw UsageError("--fs-type '\(fsType)' is not a filesystem type Signet knows (one of \(names)); give --fsmagic instead")
+                }
+                if let magic, magic != known.magic {
+                    throw UsageError("--fsmagic 0x\(String(magic, radix: 16)) is not the magic of --fs-type \(fsType) (0x\(String(known.magic, radix: 16)))")
+                }
+                return PolicyDryRun.Target(fsmagic: known.magic, fsname: known.name, uid: uid)
+            }
+            let m = magic ?? IMAFilesystem.ext4.magic
+            return PolicyDryRun.Target(fsmagic: m, fsname: IMAFilesystem.known(magic: m)?.name, uid: uid)
+        }
+
+        func report(_ report: PolicyDryRun.Report, imageProblems: [ImageProblem]) throws {
             let refused = report.refused
             let problems = report.problems + imageProblems
             let failures = problems.filter { $0.severity == .failure }
             let pass = refused.isEmpty && failures.isEmpty
             if output.json {
                 Console.out(JSON.object([
-                    ("verdict", JSON.string(pass ? "pass" : "fail")),
+                    ("verdict", JSON.string(pass ? (report.enforcing ? "pass" : "measurement-only") : "fail")),
+                    ("enforcing", report.enforcing ? "true" : "false"),
+                    ("not_appraised", String(report.notAppraised)),
                     ("code_files", String(report.codeFiles)), ("appraised", String(report.appraised)),
                     ("refused_files", String(report.refusedFiles)),
                     ("refused", JSON.array(refused.map { f in
@@ -329,7 +385,10 @@ extension PolicyCommand {
                     if case .undecided(let why) = f.verdict { Console.out("undecided \(f.path): policy line \(f.ruleLine) depends on \(why)") }
                 }
                 for p in problems.sorted(by: { $0.severity == .warning && $1.severity == .failure }) { Console.out(p.description) }
-                Console.out("\(report.codeFiles) executable files, \(report.appraised) appraised, \(report.refusedFiles) would be refused, \(failures.count) boot problem(s) — \(pass ? "the image will run under this policy" : "FIX BEFORE ENFORCING")")
+                let verdict = !pass ? "FIX BEFORE ENFORCING"
+                    : report.enforcing ? "the image will run under this policy"
+                    : "measurement only: the kernel will refuse nothing (the policy appraises no program)"
+                Console.out("\(report.codeFiles) executable files, \(report.appraised) appraised, \(report.refusedFiles) would be refused, \(failures.count) boot problem(s) — \(verdict)")
             }
             if !pass { throw Exit.someFailed }
         }

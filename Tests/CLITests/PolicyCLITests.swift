@@ -16,11 +16,16 @@ final class PolicyCLITests: XCTestCase {
     func run(_ args: [String]) throws -> ProcessResult { try runProgram(signetBinary, args) }
 
     func testGenerateReproducesTheShippedProfiles() throws {
-        for profile in ["exec-signed", "exec-signed+modules", "measure-tcb"] {
+        for profile in ["exec-signed", "measure-tcb"] {
             let r = try run(["policy", "generate", "--profile", profile])
             XCTAssertEqual(r.status, 0, r.output)
             XCTAssertEqual(r.stdout, String(decoding: try FileBytes.read("\(repo)/ima-policy/\(profile).policy"), as: UTF8.self), profile)
         }
+        // The deprecated alias still parses and renders exactly exec-signed; it has no file of its own.
+        let alias = try run(["policy", "generate", "--profile", "exec-signed+modules"])
+        XCTAssertEqual(alias.status, 0, alias.output)
+        XCTAssertEqual(alias.stdout, String(decoding: try FileBytes.read("\(repo)/ima-policy/exec-signed.policy"), as: UTF8.self))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: "\(repo)/ima-policy/exec-signed+modules.policy"))
         let out = dir.url("combined.policy")
         let r = try run(["policy", "generate", "--profile", "exec-signed", "--profile", "measure-tcb",
                          "--fsuuid", "8bcbe394-4f13-4144-be8e-5aa9ea2ce2f6", "--appraise-algos", "sha256,sha512", "-o", out])
@@ -68,7 +73,7 @@ final class PolicyCLITests: XCTestCase {
             XCTAssertTrue(findings.allSatisfy { $0["line"] is Int || $0["line"] is NSNull }, file)
         }
         // A rule this kernel version lacks.
-        let newer = dir.write("new.policy", "appraise func=MMAP_CHECK_REQPROT appraise_type=imasig\nappraise func=BPRM_CHECK appraise_type=imasig\nappraise func=MMAP_CHECK mask=MAY_EXEC appraise_type=imasig\nappraise func=POLICY_CHECK appraise_type=imasig\n")
+        let newer = dir.write("new.policy", "appraise func=MMAP_CHECK_REQPROT appraise_type=imasig\nappraise func=BPRM_CHECK appraise_type=imasig\nappraise func=MMAP_CHECK mask=MAY_EXEC appraise_type=imasig\nappraise func=POLICY_CHECK appraise_type=imasig\nappraise func=MODULE_CHECK appraise_type=imasig\nappraise func=FIRMWARE_CHECK appraise_type=imasig\nappraise func=KEXEC_KERNEL_CHECK appraise_type=imasig\nappraise func=KEXEC_INITRAMFS_CHECK appraise_type=imasig\n")
         let old = try run(["policy", "lint", "--kernel", "6.1", newer])
         XCTAssertNotEqual(old.status, 0, old.output)
         XCTAssertTrue(old.stdout.contains("MMAP_CHECK_REQPROT"), old.stdout)
@@ -79,6 +84,96 @@ final class PolicyCLITests: XCTestCase {
         XCTAssertEqual(s.status, 2)
         XCTAssertTrue(s.stderr.contains("line 3, column"), s.stderr)
         XCTAssertTrue(s.stderr.contains("did you mean 'BPRM_CHECK'"), s.stderr)
+    }
+
+    /// Issue 14: policies whose holes lint used to pass. Exit 2 for an error finding, 1 for a warning.
+    func testLintFailsEveryKindOfHole() throws {
+        let appraise = try String(decoding: FileBytes.read("\(repo)/ima-policy/exec-signed.policy"), as: UTF8.self)
+        let cases: [(String, Int32, String)] = [
+            ("dont_appraise subj_type=unconfined_t", 2, "dont-appraise-exec-bypass"),
+            ("dont_appraise obj_type=bin_t", 2, "dont-appraise-exec-bypass"),
+            ("dont_appraise fowner=1000", 2, "dont-appraise-exec-bypass"),
+            ("dont_appraise euid>0", 2, "dont-appraise-exec-bypass"),
+            ("dont_appraise fsname=ext4", 2, "dont-appraise-exec-bypass"),
+            ("dont_appraise fsmagic=0x58465342", 2, "dont-appraise-exec-bypass"),
+            ("dont_appraise fsuuid=8bcbe394-4f13-4144-be8e-5aa9ea2ce2f6", 2, "dont-appraise-exec-bypass"),
+            ("dont_appraise fsmagic=0x1021994", 2, "tmpfs-exec-bypass"),
+        ]
+        for (exemption, code, id) in cases {
+            let file = dir.write("hole.policy", exemption + "\n" + appraise)
+            let r = try run(["policy", "lint", "--json", file])
+            XCTAssertEqual(r.status, code, "\(exemption): \(r.output)")
+            let findings = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [[String: Any]], exemption)
+            XCTAssertTrue(findings.contains { $0["id"] as? String == id && $0["line"] as? Int == 1 && $0["severity"] as? String == "error" },
+                          "\(exemption): \(r.stdout)")
+        }
+        // Measurement only: a warning that says the kernel refuses nothing.
+        let measure = try run(["policy", "lint", "\(repo)/ima-policy/measure-tcb.policy"])
+        XCTAssertEqual(measure.status, 1, measure.output)
+        XCTAssertTrue(measure.stdout.contains("warning [measurement-only] measurement only: the kernel refuses nothing"), measure.stdout)
+        // Kernel code: an error, unless the kernel enforces module signatures (then only kexec is left).
+        let weak = "\(repo)/Tests/IMAFormatTests/Fixtures/policies/weak/kernel-code-unappraised.policy"
+        let noModules = try run(["policy", "lint", weak])
+        XCTAssertEqual(noModules.status, 2, noModules.output)
+        XCTAssertTrue(noModules.stdout.contains("error [kernel-code-unappraised] no appraise rule covers func=MODULE_CHECK: unsigned kernel modules load"), noModules.stdout)
+        let modulesOnly = dir.write("modules.policy", appraise.replacingOccurrences(of: "appraise func=MODULE_CHECK appraise_type=imasig\n", with: ""))
+        XCTAssertEqual(try run(["policy", "lint", modulesOnly]).status, 2)
+        let enforced = try run(["policy", "lint", "--module-sig-enforced", modulesOnly])
+        XCTAssertEqual(enforced.status, 0, enforced.output)
+        XCTAssertTrue(enforced.stdout.contains("info [kernel-code-unappraised]"), enforced.stdout)
+    }
+
+    /// Issue 14: `policy check` printed "0 appraised, 0 would be refused — the image will run" for
+    /// policies that exempt everything. The exemption on ext4 fails; the same image checked as xfs passes.
+    func testCheckFailsAPolicyThatAppraisesNothingHere() throws {
+        let keys = try KeyFixture(in: dir)
+        let elf = try FileBytes.read("/bin/true")
+        dir.write("root/usr/bin/a", elf, mode: 0o755)
+        dir.write("root/usr/bin/b", elf, mode: 0o755)
+        dir.write("root/lib64/ld-linux-x86-64.so.2", elf, mode: 0o755)
+        XCTAssertEqual(try run(["sign", "--key", keys.keyPath, "--cert", keys.certPath, dir.url("root")]).status, 0)
+        let appraise = try String(decoding: FileBytes.read("\(repo)/ima-policy/exec-signed.policy"), as: UTF8.self)
+        let weak = dir.write("ext4.policy", "dont_appraise fsname=ext4\n" + appraise)
+        let ext4 = try run(["policy", "check", dir.url("root"), "--policy", weak, "--cert", keys.certPath])
+        XCTAssertEqual(ext4.status, 1, ext4.output)
+        XCTAssertTrue(ext4.stdout.contains("FAIL [appraises-nothing] the policy appraises programs, yet 3 of the image's 3 executable files would run unappraised"), ext4.stdout)
+        XCTAssertTrue(ext4.stdout.contains("dont_appraise fsname=ext4 (line 1) exempts 3"), ext4.stdout)
+        XCTAssertFalse(ext4.stdout.contains("the image will run"), ext4.stdout)
+        let fsmagic = try run(["policy", "check", dir.url("root"), "--policy", weak, "--cert", keys.certPath, "--fsmagic", "0xef53"])
+        XCTAssertEqual(fsmagic.status, 1, "fsname follows a known magic: \(fsmagic.output)")
+        let xfs = try run(["policy", "check", dir.url("root"), "--policy", weak, "--cert", keys.certPath, "--fs-type", "xfs"])
+        XCTAssertEqual(xfs.status, 0, xfs.output)
+        XCTAssertTrue(xfs.stdout.contains("3 executable files, 3 appraised, 0 would be refused, 0 boot problem(s) — the image will run under this policy"), xfs.stdout)
+        let bad = try run(["policy", "check", dir.url("root"), "--policy", weak, "--cert", keys.certPath, "--fs-type", "proc"])
+        XCTAssertEqual(bad.status, 2, bad.output)
+        XCTAssertTrue(bad.stderr.contains("--fs-type 'proc'"), bad.stderr)
+        let clash = try run(["policy", "check", dir.url("root"), "--policy", weak, "--cert", keys.certPath, "--fs-type", "xfs", "--fsmagic", "0xef53"])
+        XCTAssertEqual(clash.status, 2, clash.output)
+        // Measurement only: exit 0, but never "the image will run".
+        let measure = try run(["policy", "check", dir.url("root"), "--policy", "\(repo)/ima-policy/measure-tcb.policy", "--cert", keys.certPath])
+        XCTAssertEqual(measure.status, 0, measure.output)
+        XCTAssertTrue(measure.stdout.contains("measurement only: the kernel will refuse nothing"), measure.stdout)
+        XCTAssertFalse(measure.stdout.contains("the image will run"), measure.stdout)
+        let json = try run(["policy", "check", dir.url("root"), "--policy", "\(repo)/ima-policy/measure-tcb.policy", "--cert", keys.certPath, "--json"])
+        let report = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual(report["verdict"] as? String, "measurement-only")
+        XCTAssertEqual(report["enforcing"] as? Bool, false)
+    }
+
+    /// The loader found through the programs' PT_INTERP, installed under a versioned name behind a symlink.
+    func testCheckFindsAVersionedLoaderThroughPTInterp() throws {
+        let keys = try KeyFixture(in: dir)
+        dir.write("root/usr/bin/a", try FileBytes.read("/bin/true"), mode: 0o755)
+        dir.write("root/lib/x86_64-linux-gnu/ld-2.36-custom.so", try FileBytes.read("/lib64/ld-linux-x86-64.so.2"), mode: 0o755)
+        dir.mkdir("root/lib64")
+        XCTAssertEqual(symlink("../lib/x86_64-linux-gnu/ld-2.36-custom.so", dir.url("root/lib64/ld-linux-x86-64.so.2")), 0)
+        XCTAssertEqual(try run(["sign", "--key", keys.keyPath, "--cert", keys.certPath, "--include", "usr/bin/a", dir.url("root")]).status, 0)
+        let policy = dir.url("p.policy")
+        XCTAssertEqual(try run(["policy", "generate", "--profile", "exec-signed", "-o", policy]).status, 0)
+        let r = try run(["policy", "check", dir.url("root"), "--policy", policy, "--cert", keys.certPath])
+        XCTAssertEqual(r.status, 1, r.output)
+        XCTAssertTrue(r.stdout.contains("FAIL [loader-refused] the dynamic loader /lib/x86_64-linux-gnu/ld-2.36-custom.so would be refused"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("(PT_INTERP of 1 program, e.g. /usr/bin/a)"), r.stdout)
     }
 
     func testCheckListsWhatTheKernelWouldRefuse() throws {
@@ -129,7 +224,10 @@ final class PolicyCLITests: XCTestCase {
         let undecided = try run(["policy", "check", dir.url("root"), "--policy", restricted, "--cert", keys.certPath])
         XCTAssertTrue(undecided.stdout.contains("undecided") && undecided.stdout.contains("fsuuid"), undecided.stdout)
         let elsewhere = try run(["policy", "check", dir.url("root"), "--policy", restricted, "--cert", keys.certPath, "--fsuuid", "11111111-2222-3333-4444-555555555555"])
-        XCTAssertEqual(elsewhere.status, 0, elsewhere.output)
+        // …so on a filesystem with another UUID nothing is refused, and that is the failure (issue 14).
+        XCTAssertEqual(elsewhere.status, 1, elsewhere.output)
+        XCTAssertTrue(elsewhere.stdout.contains("FAIL [appraises-nothing]") && elsewhere.stdout.contains("fsuuid=8bcbe394"), elsewhere.stdout)
+        XCTAssertTrue(elsewhere.stdout.contains("0 would be refused") && elsewhere.stdout.contains("FIX BEFORE ENFORCING"), elsewhere.stdout)
         let here = try run(["policy", "check", dir.url("root"), "--policy", restricted, "--cert", keys.certPath, "--fsuuid", "8bcbe394-4f13-4144-be8e-5aa9ea2ce2f6"])
         XCTAssertEqual(here.status, 1, here.output)
         XCTAssertTrue(here.stdout.contains("refused /usr/bin/new"), here.stdout)

@@ -26,15 +26,27 @@ final class PolicyGeneratorTests: XCTestCase {
             "appraise func=BPRM_CHECK appraise_type=imasig",
             "appraise func=MMAP_CHECK mask=MAY_EXEC appraise_type=imasig",
             "appraise func=POLICY_CHECK appraise_type=imasig",
+            "appraise func=MODULE_CHECK appraise_type=imasig",
+            "appraise func=FIRMWARE_CHECK appraise_type=imasig",
+            "appraise func=KEXEC_KERNEL_CHECK appraise_type=imasig",
+            "appraise func=KEXEC_INITRAMFS_CHECK appraise_type=imasig",
         ])
     }
 
-    func testModulesProfileAddsKernelReadHooks() throws {
-        let rules = try PolicyGenerator.generate([.execSignedWithModules]).rules.filter { $0.action == .appraise }
+    func testExecSignedCoversKernelCodeAndExplainsModuleSigEnforce() throws {
+        let policy = try PolicyGenerator.generate([.execSigned])
+        let rules = policy.rules.filter { $0.action == .appraise }
         XCTAssertEqual(rules.compactMap(\.hook), [
             .bprmCheck, .mmapCheck, .policyCheck, .moduleCheck, .firmwareCheck, .kexecKernelCheck, .kexecInitramfsCheck,
         ])
         XCTAssertTrue(rules.allSatisfy { $0.appraiseType == .imasig })
+        let text = policy.render()
+        for words in ["kmod 30", "init_module(2)", "module.sig_enforce=1", "signet image prepare"] {
+            XCTAssertTrue(text.contains(words), words)
+        }
+        // The comment sits right above the MODULE_CHECK rule.
+        let beforeModules = try XCTUnwrap(text.components(separatedBy: "appraise func=MODULE_CHECK").first)
+        XCTAssertTrue(beforeModules.hasSuffix("# sets it.\n"), beforeModules)
     }
 
     func testMeasureTCBMeasuresFilesAndKeys() throws {
@@ -61,9 +73,14 @@ final class PolicyGeneratorTests: XCTestCase {
         XCTAssertEqual(PolicyLinter.lint(combined), [])
     }
 
-    func testModulesProfileSubsumesExecSigned() throws {
+    func testModulesAliasRendersExactlyExecSigned() throws {
+        XCTAssertEqual(try PolicyGenerator.generate([.execSignedWithModules]).render(),
+                       try PolicyGenerator.generate([.execSigned]).render())
         XCTAssertEqual(try PolicyGenerator.generate([.execSigned, .execSignedWithModules]),
-                       try PolicyGenerator.generate([.execSignedWithModules]))
+                       try PolicyGenerator.generate([.execSigned]))
+        XCTAssertEqual(PolicyProfile(rawValue: "exec-signed+modules")?.canonical, .execSigned)
+        XCTAssertTrue(PolicyProfile.execSignedWithModules.isDeprecatedAlias)
+        XCTAssertFalse(PolicyProfile.allCases.contains(.execSignedWithModules), "no shipped file for the alias")
         XCTAssertThrowsError(try PolicyGenerator.generate([])) { error in
             XCTAssertEqual((error as? PolicyError)?.code, .noProfile)
         }
@@ -75,7 +92,7 @@ final class PolicyGeneratorTests: XCTestCase {
         let options = PolicyGeneratorOptions(filesystemUUIDs: [root, boot])
         let policy = try PolicyGenerator.generate([.execSigned, .measureTCB], options: options)
         let positive = policy.rules.filter { ($0.action == .appraise || $0.action == .measure) && $0.hook != .keyCheck }
-        XCTAssertEqual(positive.count, 2 * 8)
+        XCTAssertEqual(positive.count, 2 * 12)
         XCTAssertTrue(positive.allSatisfy { $0.fsuuid == root || $0.fsuuid == boot })
         XCTAssertEqual(positive.filter { $0.hook == .bprmCheck && $0.action == .appraise }.map(\.fsuuid), [root, boot])
         XCTAssertNil(policy.rules.first { $0.hook == .keyCheck }?.fsuuid, "fsuuid= is not valid with KEY_CHECK")
@@ -96,9 +113,17 @@ final class PolicyGeneratorTests: XCTestCase {
         XCTAssertTrue(rendered.contains("\nappraise func=SETXATTR_CHECK appraise_algos=sha256,sha512\n"))
         XCTAssertTrue(rendered.contains("\nmeasure func=BPRM_CHECK\n"), "no template= without a template option")
         XCTAssertTrue(rendered.contains("\nmeasure func=KEY_CHECK keyrings=_ima|.ima template=ima-buf\n"))
-        XCTAssertEqual(PolicyLinter.lint(policy), [])
-        XCTAssertEqual(PolicyLinter.lint(policy, kernel: KernelVersion(5, 10)).map(\.id),
-                       Array(repeating: .kernelUnsupported, count: 5), "appraise_algos= and SETXATTR_CHECK need 5.15")
+        // Exempting a filesystem Signet does not know to be a pseudo filesystem is a hole, and said so.
+        let exemptLine = try XCTUnwrap(rendered.split(separator: "\n", omittingEmptySubsequences: false)
+            .firstIndex { $0 == "dont_appraise fsmagic=0x5a3c69f0" }) + 1
+        let findings = PolicyLinter.lint(policy)
+        XCTAssertEqual(findings.map(\.id), [.dontAppraiseExecBypass], "\(findings)")
+        XCTAssertEqual(findings.map(\.line), [exemptLine])
+        XCTAssertEqual(PolicyLinter.lint(policy, kernel: KernelVersion(5, 10)).filter { $0.id == .kernelUnsupported }.count,
+                       9, "appraise_algos= (8 appraise rules) and SETXATTR_CHECK need 5.15")
+        // A pseudo filesystem magic is fine to exempt.
+        let pseudo = try PolicyGenerator.generate([.execSigned], options: PolicyGeneratorOptions(extraExemptFilesystemMagics: [0x6e73_6673]))
+        XCTAssertEqual(PolicyLinter.lint(pseudo), [])
     }
 
     func testEveryGeneratedCommentIsOneLineAndEveryRuleValid() throws {

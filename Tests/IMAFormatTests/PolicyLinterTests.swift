@@ -24,6 +24,9 @@ final class PolicyLinterTests: XCTestCase {
                                        (16, .appraiseAllHooks)],
         "new-kernel-features.policy": [],
         "misc-options.policy": [(6, .setxattrCheckIgnored), (7, .pcrBeyondTPM)],
+        "kernel-code-unappraised.policy": Array(repeating: (nil, .kernelCodeUnappraised), count: 4),
+        "dont-appraise-exec-bypass.policy": [(3, .dontAppraiseExecBypass), (4, .dontAppraiseExecBypass),
+                                             (5, .dontAppraiseExecBypass)],
     ]
 
     func testEachWeakFixtureProducesExactlyItsFindings() throws {
@@ -50,7 +53,11 @@ final class PolicyLinterTests: XCTestCase {
         let weakIDs = Set(Self.weakExpectations.values.flatMap { $0.map(\.1) })
         XCTAssertEqual(PolicyLinter.lint(try PolicyGenerator.generate([.execSigned])), [])
         XCTAssertEqual(PolicyLinter.lint(try PolicyGenerator.generate([.execSignedWithModules])), [])
-        XCTAssertEqual(PolicyLinter.lint(try PolicyGenerator.generate([.measureTCB])).map(\.id), [.measurementOnly])
+        XCTAssertEqual(PolicyLinter.lint(try PolicyGenerator.generate([.execSigned]), kernel: KernelVersion(6, 12)), [])
+        // measure-tcb alone enforces nothing by design: the one finding says so, as a warning.
+        let measureOnly = PolicyLinter.lint(try PolicyGenerator.generate([.measureTCB]))
+        XCTAssertEqual(measureOnly.map(\.id), [.measurementOnly])
+        XCTAssertEqual(measureOnly.map(\.severity), [.warning])
         for file in try PolicyFixtures.files(in: PolicyFixtures.shipped) {
             let ids = Set(PolicyLinter.lint(try IMAPolicy(parsing: PolicyFixtures.text(file)), kernel: KernelVersion(6, 1))
                 .map(\.id))
@@ -88,14 +95,19 @@ final class PolicyLinterTests: XCTestCase {
             dont_measure func=KEY_CHECK keyrings=_ima
             dont_measure fsmagic=0x9fa0
             appraise func=BPRM_CHECK appraise_type=imasig
+            appraise func=MODULE_CHECK appraise_type=imasig
+            appraise func=FIRMWARE_CHECK appraise_type=imasig
+            appraise func=KEXEC_KERNEL_CHECK appraise_type=imasig
+            appraise func=KEXEC_INITRAMFS_CHECK appraise_type=imasig
             """)
         // fowner=0 and fowner>0 are disjoint; FILE_CHECK is not BPRM_CHECK or MMAP_CHECK;
         // measure and appraise are separate decisions; keyrings .ima and _ima differ;
         // a rule without func= never matches KEY_CHECK. Lines 6 and 7 match nothing,
-        // which only the mask finding reports.
+        // which only the mask finding reports. No ordering finding, but line 2 is a
+        // real hole: line 12 would appraise the files not owned by root that it exempts.
         let findings = PolicyLinter.lint(policy)
-        XCTAssertEqual(findings.map(\.id), [.maskNeverMatches], "\(findings)")
-        XCTAssertEqual(findings.map(\.line), [6])
+        XCTAssertEqual(findings.map(\.id), [.dontAppraiseExecBypass, .maskNeverMatches], "\(findings)")
+        XCTAssertEqual(findings.map(\.line), [2, 6])
     }
 
     func testOverlapNeedsProofBeforeReporting() throws {
@@ -107,6 +119,10 @@ final class PolicyLinterTests: XCTestCase {
             appraise func=MMAP_CHECK mask=MAY_EXEC appraise_type=imasig
             appraise func=POLICY_CHECK appraise_type=imasig
             dont_appraise fsmagic=0x9fa0 subj_type=init_t
+            appraise func=MODULE_CHECK appraise_type=imasig
+            appraise func=FIRMWARE_CHECK appraise_type=imasig
+            appraise func=KEXEC_KERNEL_CHECK appraise_type=imasig
+            appraise func=KEXEC_INITRAMFS_CHECK appraise_type=imasig
             """)
         let findings = PolicyLinter.lint(policy)
         // Line 6 provably overlaps line 3, which has no filesystem or LSM condition;
@@ -130,7 +146,10 @@ final class PolicyLinterTests: XCTestCase {
 
     func testExitCodeFollowsTheWorstSeverity() throws {
         XCTAssertEqual(PolicyLinter.exitCode(for: []), 0)
-        XCTAssertEqual(PolicyLinter.exitCode(for: PolicyLinter.lint(try PolicyGenerator.generate([.measureTCB]))), 0)
+        XCTAssertEqual(PolicyLinter.exitCode(for: PolicyLinter.lint(try PolicyFixtures.policy("weak/mmap-without-exec-mask.policy"))), 0,
+                       "info findings do not fail")
+        XCTAssertEqual(PolicyLinter.exitCode(for: PolicyLinter.lint(try PolicyGenerator.generate([.measureTCB]))), 1,
+                       "measurement only: the kernel refuses nothing")
         XCTAssertEqual(PolicyLinter.exitCode(for: PolicyLinter.lint(try PolicyFixtures.policy("weak/hash-only.policy"))), 1)
         XCTAssertEqual(PolicyLinter.exitCode(for: PolicyLinter.lint(try PolicyFixtures.policy("weak/tmpfs-exempt.policy"))), 2)
     }

@@ -7,7 +7,8 @@ enum ExecCoverageLint {
         }
         guard !appraisals.isEmpty else {
             return [PolicyFinding(.measurementOnly, line: nil,
-                                  message: "the policy appraises nothing, so no file is ever refused",
+                                  message: "measurement only: the kernel refuses nothing (no file is ever refused); "
+                                    + "unsigned programs, libraries and kernel modules all run",
                                   fix: "fine for attestation only; for enforcement add appraise rules (profile exec-signed)")]
         }
         let effective = appraisals.filter { order.takesEffect($0.offset) }.map(\.element)

@@ -35,6 +35,33 @@ public struct IMAFilesystem: Hashable, Sendable {
     public static let tmpfs = IMAFilesystem(name: "tmpfs", magic: 0x0102_1994)
     public static let ramfs = IMAFilesystem(name: "ramfs", magic: 0x8584_58f6)
 
+    // Filesystems that hold programs: disks, images, overlays, network.
+    public static let ext4 = IMAFilesystem(name: "ext4", magic: 0xef53)
+    public static let xfs = IMAFilesystem(name: "xfs", magic: 0x5846_5342)
+    public static let btrfs = IMAFilesystem(name: "btrfs", magic: 0x9123_683e)
+    public static let vfat = IMAFilesystem(name: "vfat", magic: 0x4d44)
+    public static let squashfs = IMAFilesystem(name: "squashfs", magic: 0x7371_7368)
+    public static let erofs = IMAFilesystem(name: "erofs", magic: 0xe0f5_e1e2)
+    public static let f2fs = IMAFilesystem(name: "f2fs", magic: 0xf2f5_2010)
+    public static let overlay = IMAFilesystem(name: "overlay", magic: 0x794c_7630)
+    public static let nfs = IMAFilesystem(name: "nfs", magic: 0x6969)
+    public static let fuse = IMAFilesystem(name: "fuse", magic: 0x6573_5546)
+    public static let iso9660 = IMAFilesystem(name: "iso9660", magic: 0x9660)
+    public static let ntfs3 = IMAFilesystem(name: "ntfs3", magic: 0x5346_544e)
+    public static let exfat = IMAFilesystem(name: "exfat", magic: 0x2011_bab0)
+
+    /// Filesystems where programs live or can be put: a `dont_appraise` for one
+    /// of them lets code run unsigned. ext2 and ext3 share ext4's magic.
+    public static let holdingPrograms: [IMAFilesystem] = [
+        ext4, xfs, btrfs, vfat, squashfs, erofs, f2fs, overlay, nfs, fuse, iso9660, ntfs3, exfat, tmpfs, ramfs,
+    ]
+
+    /// The filesystem a `fsname=` names (ext2 and ext3 are ext4's magic).
+    public static func known(name: String) -> IMAFilesystem? {
+        if name == "ext2" || name == "ext3" { return IMAFilesystem(name: name, magic: ext4.magic) }
+        return (pseudo + holdingPrograms).first { $0.name == name }
+    }
+
     /// Kernel-generated pseudo filesystems with no files worth appraising or
     /// measuring. Deliberately without tmpfs and ramfs: users can write and
     /// run files there.
@@ -48,6 +75,6 @@ public struct IMAFilesystem: Hashable, Sendable {
 
     /// The known filesystem with this magic, if any.
     public static func known(magic: UInt64) -> IMAFilesystem? {
-        (pseudo + volatile).first { $0.magic == magic }
+        (pseudo + holdingPrograms).first { $0.magic == magic }
     }
 }

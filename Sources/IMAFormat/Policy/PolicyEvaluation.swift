@@ -82,3 +82,15 @@ extension IMAPolicy {
         return nil
     }
 }
+
+extension IMAPolicy {
+    /// The appraise rules that can match execve() or an executable mapping
+    /// (BPRM_CHECK, MMAP_CHECK, MMAP_CHECK_REQPROT): a policy with any means
+    /// to refuse unsigned code.
+    public var codeAppraisalRules: [NumberedRule] {
+        numberedRules.filter { numbered in
+            numbered.rule.action == .appraise
+                && [IMAHook.bprmCheck, .mmapCheck, .mmapCheckReqprot].contains { numbered.rule.restricted(to: $0) != nil }
+        }
+    }
+}

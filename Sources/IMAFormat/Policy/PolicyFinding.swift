@@ -24,12 +24,15 @@ public struct PolicyFinding: Hashable, Sendable, CustomStringConvertible {
     /// How to fix it.
     public let fix: String
 
-    /// Fixed per kind of finding.
-    public var severity: Severity { id.severity }
+    /// The kind's severity (``PolicyFindingID/severity``), except for the few
+    /// kinds whose severity depends on what is missing (`kernel-code-unappraised`:
+    /// modules and kexec kernels are errors, firmware and kexec initramfs warnings).
+    public let severity: Severity
 
-    /// A finding of kind `id`; its severity follows from the kind.
-    public init(_ id: PolicyFindingID, line: Int?, message: String, fix: String) {
+    /// A finding of kind `id`; its severity follows from the kind unless given.
+    public init(_ id: PolicyFindingID, severity: Severity? = nil, line: Int?, message: String, fix: String) {
         self.id = id
+        self.severity = severity ?? id.severity
         self.line = line
         self.message = message
         self.fix = fix
@@ -46,7 +49,8 @@ public struct PolicyFinding: Hashable, Sendable, CustomStringConvertible {
 public enum PolicyFindingID: String, CaseIterable, Hashable, Sendable {
     /// The policy has no rules; the kernel refuses to load it.
     case emptyPolicy = "empty-policy"
-    /// Nothing is appraised: the policy enforces nothing (fine for attestation-only machines).
+    /// Nothing is appraised: the kernel refuses nothing (fine for attestation-only
+    /// machines, a hole anywhere enforcement was meant).
     case measurementOnly = "measurement-only"
     /// No appraise rule covers execve(): unsigned programs run.
     case noExecAppraisal = "no-exec-appraisal"
@@ -58,6 +62,13 @@ public enum PolicyFindingID: String, CaseIterable, Hashable, Sendable {
     case execAppraisalRestricted = "exec-appraisal-restricted"
     /// tmpfs/ramfs (and so memfd) is exempt from exec appraisal: fileless code runs.
     case tmpfsExecBypass = "tmpfs-exec-bypass"
+    /// A dont_appraise rule exempts programs or executable mappings that a later
+    /// appraise rule would check, under any condition other than a pseudo
+    /// filesystem (an LSM label, an owner, a uid, a filesystem that holds programs).
+    case dontAppraiseExecBypass = "dont-appraise-exec-bypass"
+    /// Exec is appraised but kernel code is not: MODULE_CHECK or KEXEC_KERNEL_CHECK
+    /// (error), FIRMWARE_CHECK or KEXEC_INITRAMFS_CHECK (warning).
+    case kernelCodeUnappraised = "kernel-code-unappraised"
     /// tmpfs/ramfs (and so memfd) is exempt from exec measurement.
     case tmpfsExecUnmeasured = "tmpfs-exec-unmeasured"
     /// A dont_ rule that can never take effect: an earlier rule matches everything it does.
@@ -85,16 +96,20 @@ public enum PolicyFindingID: String, CaseIterable, Hashable, Sendable {
     /// A rule the given kernel version does not understand; it would refuse the whole policy.
     case kernelUnsupported = "kernel-unsupported"
 
-    /// How much this kind of finding matters; fixed, so scripts can rely on it.
+    /// How much this kind of finding matters; fixed, so scripts can rely on it,
+    /// except `kernel-code-unappraised` (error for modules and kexec kernels, warning
+    /// for firmware and kexec initramfs, info for modules when the kernel enforces
+    /// module signatures itself); this is its severity for modules.
     public var severity: PolicyFinding.Severity {
         switch self {
-        case .emptyPolicy, .noExecAppraisal, .execWithoutMmap, .tmpfsExecBypass, .kernelUnsupported:
+        case .emptyPolicy, .noExecAppraisal, .execWithoutMmap, .tmpfsExecBypass, .dontAppraiseExecBypass,
+             .kernelCodeUnappraised, .kernelUnsupported:
             return .error
-        case .ownerRestrictedAppraisal, .execAppraisalRestricted, .tmpfsExecUnmeasured, .dontRuleShadowed,
-             .dontRuleAfterOverlappingRule, .ruleShadowed, .appraiseWithoutSignature, .noPolicyCheck,
+        case .measurementOnly, .ownerRestrictedAppraisal, .execAppraisalRestricted, .tmpfsExecUnmeasured,
+             .dontRuleShadowed, .dontRuleAfterOverlappingRule, .ruleShadowed, .appraiseWithoutSignature, .noPolicyCheck,
              .maskNeverMatches, .pcrBeyondTPM, .setxattrCheckIgnored:
             return .warning
-        case .measurementOnly, .redundantRule, .mmapWithoutExecMask, .appraiseAllHooks:
+        case .redundantRule, .mmapWithoutExecMask, .appraiseAllHooks:
             return .info
         }
     }

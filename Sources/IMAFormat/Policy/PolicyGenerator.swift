@@ -7,13 +7,15 @@
 /// matching rule of each kind wins; then the profiles' blocks in a fixed order,
 /// each explained by `#` comments.
 public enum PolicyGenerator {
-    /// The policy for one or more profiles. Profiles are deduplicated and put
+    /// The policy for one or more profiles. Profiles are deduplicated (the
+    /// deprecated alias `exec-signed+modules` counts as `exec-signed`) and put
     /// in ``PolicyProfile`` declaration order, so the input order does not matter.
     public static func generate(
         _ profiles: [PolicyProfile], options: PolicyGeneratorOptions = PolicyGeneratorOptions()
     ) throws(PolicyError) -> IMAPolicy {
-        let implied = Set(profiles.flatMap(\.includes))
-        let selected = PolicyProfile.allCases.filter { profiles.contains($0) && !implied.contains($0) }
+        // exec-signed+modules is a deprecated alias: it renders exactly exec-signed.
+        let canonical = Set(profiles.map(\.canonical))
+        let selected = PolicyProfile.allCases.filter { canonical.contains($0) }
         guard !selected.isEmpty else {
             throw PolicyError(code: .noProfile, line: nil, column: nil, token: "",
                               reason: "no profile selected",
@@ -105,7 +107,7 @@ public enum PolicyGenerator {
     }
 
     private static func appraisalBlocks(_ profile: PolicyProfile, options: PolicyGeneratorOptions) -> [Block] {
-        var blocks = [
+        [
             Block(comments: [
                 "Every program started with execve() and every file mapped executable",
                 "(shared libraries, dlopen(), ld.so) needs a valid signature in security.ima.",
@@ -114,14 +116,17 @@ public enum PolicyGenerator {
                 "Policy updates must be signed files, loaded by writing their path",
                 "to /sys/kernel/security/ima/policy.",
             ], rules: appraisals([.policyCheck], options)),
+            Block(comments: [
+                "Kernel code: modules, firmware, kexec kernels and initramfs images need",
+                "signatures in security.ima too, or an unsigned module runs in the kernel.",
+                "Debian bookworm's kmod 30 decompresses .ko.xz modules in userspace and",
+                "loads them with init_module(2), without a file descriptor, which IMA",
+                "cannot appraise: with MODULE_CHECK appraised the kernel then refuses them",
+                "unless module.sig_enforce=1 is on the kernel command line (the kernel",
+                "checks the module's own appended signature instead). signet image prepare",
+                "sets it.",
+            ], rules: appraisals([.moduleCheck, .firmwareCheck, .kexecKernelCheck, .kexecInitramfsCheck], options)),
         ]
-        if profile == .execSignedWithModules {
-            blocks.append(Block(comments: [
-                "Kernel modules, firmware and kexec kernels and initramfs images need",
-                "signatures in security.ima too.",
-            ], rules: appraisals([.moduleCheck, .firmwareCheck, .kexecKernelCheck, .kexecInitramfsCheck], options)))
-        }
-        return blocks
     }
 
     private static func appraisals(_ hooks: [IMAHook], _ options: PolicyGeneratorOptions) -> [IMAPolicyRule] {

@@ -8,9 +8,11 @@
 /// the policy text proves, so rules whose conditions do not overlap are
 /// never flagged.
 public enum PolicyLinter {
-    /// Lints a policy; `kernel` enables the version checks. Findings come
-    /// sorted by line (policy-wide findings first).
-    public static func lint(_ policy: IMAPolicy, kernel: KernelVersion? = nil) -> [PolicyFinding] {
+    /// Lints a policy; `kernel` enables the version checks, `context` says what
+    /// else is known about the machine (whether the kernel enforces module
+    /// signatures itself). Findings come sorted by line (policy-wide findings first).
+    public static func lint(_ policy: IMAPolicy, kernel: KernelVersion? = nil,
+                            context: PolicyLintContext = PolicyLintContext()) -> [PolicyFinding] {
         let rules = policy.numberedRules
         guard !rules.isEmpty else {
             return [PolicyFinding(.emptyPolicy, line: nil,
@@ -21,6 +23,8 @@ public enum PolicyLinter {
         var findings = order.findings
         findings += ExecCoverageLint.findings(rules, order: order)
         findings += VolatileFilesystemLint.findings(rules, order: order)
+        findings += ExecExemptionLint.findings(rules, order: order)
+        findings += KernelCodeLint.findings(rules, context: context)
         findings += RuleOptionLint.findings(rules)
         if let kernel { findings += KernelSupportLint.findings(rules, kernel: kernel) }
 
@@ -40,5 +44,17 @@ public enum PolicyLinter {
         case .warning?: return 1
         case .info?, nil: return 0
         }
+    }
+}
+
+/// What the linter cannot read from the policy but changes a verdict.
+public struct PolicyLintContext: Sendable {
+    /// True when the kernel refuses unsigned modules by itself (module.sig_enforce=1
+    /// on the command line, or lockdown): a missing MODULE_CHECK appraisal is then
+    /// only info. nil when unknown (treated like false).
+    public var moduleSignaturesEnforced: Bool?
+
+    public init(moduleSignaturesEnforced: Bool? = nil) {
+        self.moduleSignaturesEnforced = moduleSignaturesEnforced
     }
 }

@@ -40,7 +40,7 @@ enum VolatileFilesystemLint {
         return findings
     }
 
-    private static func volatileFilesystem(of rule: IMAPolicyRule) -> String? {
+    static func volatileFilesystem(of rule: IMAPolicyRule) -> String? {
         if let magic = rule.fsmagic, let known = IMAFilesystem.volatile.first(where: { $0.magic == magic }) {
             return "\(known.name) (fsmagic=0x\(String(magic, radix: 16)))"
         }
