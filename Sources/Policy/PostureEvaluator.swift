@@ -254,15 +254,27 @@ public enum PostureEvaluator {
             }
         }
         let appraised = f.policyAppraisesModules
-        let severity: PostureSeverity = appraised == true ? .info : .error
-        let policyNote = appraised == true
-            ? "; the IMA policy appraises MODULE_CHECK, so module files must carry IMA signatures"
-            : appraised == false ? "; the IMA policy does not appraise MODULE_CHECK either" : "; whether the IMA policy appraises MODULE_CHECK is not known"
-        let fix = "add module.sig_enforce=1 (or lockdown=integrity) to the kernel command line \(grubFix), or appraise func=MODULE_CHECK in the IMA policy"
-        guard sig == "N" else {
-            return PostureItem(id, .unknown, severity, "cannot read /sys/module/module/parameters/sig_enforce (\(f.s.sigEnforce.problem)) and lockdown is not integrity or confidentiality\(policyNote)", fix: fix)
+        let fix = "add module.sig_enforce=1 (or lockdown=integrity) to the kernel command line \(grubFix)"
+            + (appraised == true ? "" : ", and appraise func=MODULE_CHECK in the IMA policy")
+        let what: String
+        let severity: PostureSeverity
+        switch appraised {
+        case true?:
+            // IMA closes the door, but refuses every module loaded from a buffer (no file to
+            // appraise): kmod before 31 loads every compressed .ko.xz that way.
+            severity = .warning
+            what = "the IMA policy appraises MODULE_CHECK, so modules loaded from a file need IMA signatures, but every module loaded from a buffer (init_module(2): kmod before version 31 loads each .ko.xz that way) is refused, Debian's own included"
+        case false?:
+            severity = .error
+            what = "root can load unsigned kernel modules, kernel code that no exec check sees, and the IMA policy does not appraise MODULE_CHECK either"
+        case nil:
+            severity = .error
+            what = "whether the IMA policy appraises MODULE_CHECK is not known"
         }
-        return PostureItem(id, .open, severity, "sig_enforce is N (/sys/module/module/parameters/sig_enforce) and lockdown is not integrity: root can load unsigned kernel modules, kernel code that no exec check sees\(policyNote)", fix: fix)
+        guard sig == "N" else {
+            return PostureItem(id, .unknown, severity, "cannot read /sys/module/module/parameters/sig_enforce (\(f.s.sigEnforce.problem)) and lockdown is not integrity or confidentiality; \(what)", fix: fix)
+        }
+        return PostureItem(id, .open, severity, "sig_enforce is N (/sys/module/module/parameters/sig_enforce) and lockdown is not integrity: \(what)", fix: fix)
     }
 
     /// `kstrtobool`: 1/y/t/on true, 0/n/f/off false.
@@ -344,7 +356,8 @@ public enum PostureEvaluator {
             lintLabel = "configured policy /etc/ima/ima-policy (the kernel's copy is not readable): "
         }
         guard let linted else { return [head] }
-        return [head] + lintItems(PolicyLinter.lint(linted, kernel: f.version), label: lintLabel, modulesEnforced: modulesEnforced)
+        return [head] + lintItems(PolicyLinter.lint(linted, kernel: f.version, context: PolicyLintContext(moduleSignaturesEnforced: modulesEnforced)),
+                                  label: lintLabel, modulesEnforced: modulesEnforced)
     }
 
     static func configuredProblem(_ f: Facts) -> [PostureItem] {
@@ -366,17 +379,14 @@ public enum PostureEvaluator {
         }
         return order.map { key in
             let group = grouped[key]!
-            var severity: PostureSeverity
-            switch group[0].severity {
+            let severity: PostureSeverity
+            switch group.map(\.severity).max()! {
             case .error: severity = .error
             case .warning: severity = .warning
             case .info: severity = .info
             }
-            var note = ""
-            if key == "kernel-code-unappraised" && modulesEnforced {
-                severity = .info
-                note = " (module signatures are enforced by the kernel: see module-signatures)"
-            }
+            // The linter already lowered MODULE_CHECK to info when module signatures are enforced.
+            let note = key == "kernel-code-unappraised" && modulesEnforced ? " (module signatures are enforced by the kernel: see module-signatures)" : ""
             let text = group.map { ($0.line.map { "line \($0): " } ?? "") + $0.message }.joined(separator: "; ")
             return PostureItem("ima-policy/\(key)", .open, severity, label + text + note, fix: group[0].fix)
         }

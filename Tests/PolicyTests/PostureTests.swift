@@ -31,6 +31,8 @@ final class PostureTests: XCTestCase {
         """
 
     static let execSigned = try! PolicyGenerator.generate([.execSigned], options: PolicyGeneratorOptions()).render()
+    /// Exec and mmap appraised, kernel code not (exec-signed before it covered modules).
+    static let execOnly = "appraise func=BPRM_CHECK appraise_type=imasig\nappraise func=MMAP_CHECK mask=MAY_EXEC appraise_type=imasig\nappraise func=POLICY_CHECK appraise_type=imasig\n"
 
     static let procKeys = """
         1625db8d I--Q---     2 perm 1f3f0000     0 65534 keyring   _uid.0: 1
@@ -204,16 +206,41 @@ final class PostureTests: XCTestCase {
         s.sigEnforce = .value("N\n")
         assertItem(s, "module-signatures", .enforced, .info, "lockdown is integrity")
         s.lockdown = .value("[none] integrity confidentiality")
-        // exec-signed does not appraise MODULE_CHECK: error.
+        // A policy that does not appraise MODULE_CHECK: unsigned modules load, an error.
+        s.configuredPolicy = .value(Self.execOnly)
         assertItem(s, "module-signatures", .open, .error, "does not appraise MODULE_CHECK")
-        s.configuredPolicy = .value(try! PolicyGenerator.generate([.execSignedWithModules], options: PolicyGeneratorOptions()).render())
-        assertItem(s, "module-signatures", .open, .info, "appraises MODULE_CHECK")
-        s.sigEnforce = .absent
-        assertItem(s, "module-signatures", .unknown, .info)
+        // exec-signed appraises it: closed by IMA, but every buffer load (kmod 30's .ko.xz) is refused.
         s.configuredPolicy = .value(Self.execSigned)
+        assertItem(s, "module-signatures", .open, .warning, "every module loaded from a buffer")
+        s.sigEnforce = .absent
+        assertItem(s, "module-signatures", .unknown, .warning)
+        s.configuredPolicy = .value(Self.execOnly)
         assertItem(s, "module-signatures", .unknown, .error)
+        s.configuredPolicy = .value(Self.execSigned)
         s.kernelConfig = .value(Self.config + "CONFIG_MODULE_SIG_FORCE=y\n")
         assertItem(s, "module-signatures", .enforced, .info, "CONFIG_MODULE_SIG_FORCE")
+    }
+
+    func testUnappraisedModulesInThePolicyAreInfoOnlyWhenTheKernelEnforcesModuleSignatures() {
+        var s = hardened()
+        // Kexec, firmware and policy appraised; modules not.
+        s.configuredPolicy = .value("""
+            appraise func=BPRM_CHECK appraise_type=imasig
+            appraise func=MMAP_CHECK mask=MAY_EXEC appraise_type=imasig
+            appraise func=POLICY_CHECK appraise_type=imasig
+            appraise func=FIRMWARE_CHECK appraise_type=imasig
+            appraise func=KEXEC_KERNEL_CHECK appraise_type=imasig
+            appraise func=KEXEC_INITRAMFS_CHECK appraise_type=imasig
+
+            """)
+        assertItem(s, "ima-policy/kernel-code-unappraised", .open, .info, "module signatures are enforced by the kernel")
+        s.sigEnforce = .value("N\n")
+        s.lockdown = .value("[none] integrity confidentiality")
+        assertItem(s, "ima-policy/kernel-code-unappraised", .open, .error, "MODULE_CHECK")
+        // Enforced module signatures do not excuse an unappraised kexec kernel.
+        s.sigEnforce = .value("Y\n")
+        s.configuredPolicy = .value("appraise func=BPRM_CHECK appraise_type=imasig\nappraise func=MMAP_CHECK mask=MAY_EXEC appraise_type=imasig\nappraise func=POLICY_CHECK appraise_type=imasig\n")
+        assertItem(s, "ima-policy/kernel-code-unappraised", .open, .error, "KEXEC_KERNEL_CHECK")
     }
 
     func testBlockDeviceWritesUnderAMountedFilesystem() {
