@@ -5,9 +5,9 @@
 ///
 /// Equatable on `code` only: tests and callers compare the kind of failure,
 /// never the wording.
-public struct TCGEventLogError: Error, Equatable, CustomStringConvertible, Sendable {
+public struct TCGEventLogError: Error, Hashable, CustomStringConvertible, Sendable {
     /// What kind of failure.
-    public enum Code: Equatable, Sendable {
+    public enum Code: Hashable, Sendable {
         /// The log is empty.
         case emptyLog
         /// The log is larger than `TCGEventLogOptions.maxLogLength`.
@@ -64,6 +64,7 @@ public struct TCGEventLogError: Error, Equatable, CustomStringConvertible, Senda
     }
 
     public static func == (lhs: Self, rhs: Self) -> Bool { lhs.code == rhs.code }
+    public func hash(into hasher: inout Hasher) { hasher.combine(code) }
 
     static func truncated(event: Int, offset: Int, field: String, need: Int, have: Int) -> Self {
         .init(code: .truncated, eventIndex: event, offset: offset, field: field,
