@@ -156,6 +156,11 @@ public enum PostCode: Hashable, Sendable {
 public struct TaggedEvent: Hashable, Sendable {
     public var id: UInt32
     public var data: [UInt8]
+
+    public init(id: UInt32, data: [UInt8]) {
+        self.id = id
+        self.data = data
+    }
 }
 
 /// EV_IPL data. grub (PCR 8) logs `grub_cmd: …` and `kernel_cmdline: …`,
