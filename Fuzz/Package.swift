@@ -21,6 +21,8 @@ let package = Package(
                                                                  .product(name: "IMAFormat", package: "signet"),
                                                                  .product(name: "Signing", package: "signet"),
                                                                  .product(name: "SignetCrypto", package: "signet")]),
+        .executableTarget(name: "FuzzTCGEventLog", dependencies: ["FuzzSupport", .product(name: "TCGEventLog", package: "signet"),
+                                                                  .product(name: "IMAFormat", package: "signet")]),
         .executableTarget(name: "FuzzStrictJSON", dependencies: ["FuzzSupport", .product(name: "StrictJSON", package: "signet")]),
     ]
 )

@@ -1,3 +1,4 @@
+import Foundation
 import IMAFormat
 import TCGEventLog
 import XCTest
@@ -82,5 +83,26 @@ final class TCGEventContentTests: XCTestCase {
         missing.append(pcr: 0, type: .separator, digests: [TCGDigest(.sha256, [UInt8](repeating: 1, count: 32))], data: [0, 0, 0, 0])
         let r2 = TCGPCRReplay(try TCGEventLog.parse(missing.bytes), hashing: tcgHashing)
         XCTAssertEqual(r2.unreplayedBanks[.sha1], "event 1 (EV_SEPARATOR) has no sha1 digest")
+    }
+}
+
+/// The encoded fuzz seeds in Tests/Fuzz/corpus/FuzzTCGEventLog are the sample logs;
+/// SIGNET_WRITE_FUZZ_SEEDS=1 rewrites them.
+final class TCGFuzzSeedTests: XCTestCase {
+    func testEncodedSeedsAreTheSampleLogs() throws {
+        let corpus = TCGFixtures.directory.deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fuzz/corpus/FuzzTCGEventLog")
+        let seeds: [String: [UInt8]] = [
+            "encoded-boot.bin": TCGSampleLogs.boot(),
+            "encoded-boot-4banks.bin": TCGSampleLogs.boot(banks: [.sha1, .sha256, .sha384, .sha512], locality: nil),
+            "encoded-legacy.bin": TCGSampleLogs.legacy(),
+        ]
+        for (name, bytes) in seeds {
+            let url = corpus.appendingPathComponent(name)
+            if ProcessInfo.processInfo.environment["SIGNET_WRITE_FUZZ_SEEDS"] == "1" {
+                try Data(bytes).write(to: url)
+            }
+            XCTAssertEqual(Array(try Data(contentsOf: url)), bytes, "\(name): run with SIGNET_WRITE_FUZZ_SEEDS=1")
+        }
     }
 }
