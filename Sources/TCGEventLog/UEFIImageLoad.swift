@@ -83,7 +83,7 @@ public struct EFIDevicePath: Hashable, Sendable, CustomStringConvertible {
             func u32(_ at: Int) -> UInt32 { (0..<4).reduce(0) { $0 | UInt32(d[at + $1]) << (8 * $1) } }
             func u64(_ at: Int) -> UInt64 { (0..<8).reduce(0) { $0 | UInt64(d[at + $1]) << (8 * $1) } }
             switch (node.type, node.subtype) {
-            case (2, 1) where d.count >= 8 && u32(0) == 0x0a03_41d0 || u32(0) == 0x0a08_41d0:
+            case (2, 1) where d.count >= 8 && (u32(0) == 0x0a03_41d0 || u32(0) == 0x0a08_41d0):
                 return "PciRoot(0x\(String(u32(4), radix: 16)))"
             case (1, 1) where d.count == 2:
                 return "Pci(0x\(String(d[1], radix: 16)),0x\(String(d[0], radix: 16)))"

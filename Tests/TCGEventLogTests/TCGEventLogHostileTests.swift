@@ -210,3 +210,27 @@ final class TCGEventLogHostileTests: XCTestCase {
 extension UInt64 {
     var bytesLE: [UInt8] { (0..<8).map { UInt8(truncatingIfNeeded: self >> (8 * $0)) } }
 }
+
+/// Device paths are read best-effort from untrusted bytes: short or lying nodes never trap.
+final class TCGDevicePathTests: XCTestCase {
+    func testShortAndLyingNodes() {
+        // ACPI node with no data (once read 4 bytes past a 0-byte node), a HD node too short, a length of 2.
+        let paths: [[UInt8]] = [
+            [2, 1, 4, 0, 0x7f, 0xff, 4, 0],
+            [2, 1, 6, 0, 0xd0, 0x41, 0x7f, 0xff, 4, 0],
+            [4, 1, 8, 0, 1, 2, 3, 4, 0x7f, 0xff, 4, 0],
+            [4, 6, 5, 0, 9],
+            [1, 1, 2, 0],
+            [4, 4, 0xff, 0xff, 0, 0],
+        ]
+        for p in paths {
+            let path = EFIDevicePath(p)
+            _ = path.description
+            _ = path.filePath
+        }
+        XCTAssertEqual(EFIDevicePath([2, 1, 4, 0, 0x7f, 0xff, 4, 0]).description, "Path(2,1)")
+        XCTAssertEqual(EFIDevicePath([1, 1, 2, 0]).description, "<malformed device path: 4 byte(s)>")
+        XCTAssertEqual(EFIDevicePath.file("\\a.efi").filePath, "\\a.efi")
+        XCTAssertEqual(EFIDevicePath([2, 1, 12, 0, 0xd0, 0x41, 0x03, 0x0a, 0, 0, 0, 0, 0x7f, 0xff, 4, 0]).description, "PciRoot(0x0)")
+    }
+}

@@ -17,6 +17,10 @@ struct XorHashing: TCGEventLogHashing {
 
 let body: FuzzBody = { data, size in
     let bytes = fuzzInput(data, size)
+    // Device paths are read best-effort outside any event too (short nodes must not trap).
+    let path = EFIDevicePath(Array(bytes.prefix(512)))
+    _ = path.description
+    _ = path.filePath
     let lenient = try? TCGEventLog.parse(bytes)
     let strict = try? TCGEventLog.parse(bytes, options: TCGEventLogOptions(strictContent: true))
     if let strict {
