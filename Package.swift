@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "Keyring", targets: ["Keyring"]),
         .library(name: "Policy", targets: ["Policy"]),
         .library(name: "TPM", targets: ["TPM"]),
+        .library(name: "TCGEventLog", targets: ["TCGEventLog"]),
         .library(name: "Attestation", targets: ["Attestation"]),
         .library(name: "SQLStore", targets: ["SQLStore"]),
         .library(name: "VerifierService", targets: ["VerifierService"]),
@@ -56,6 +57,8 @@ let package = Package(
         .target(name: "Keyring", dependencies: ["CKeyutils", "SignetCrypto", "IMAFormat"]),
         // IMA policies on a real system: load into securityfs, dry-run over an image.
         .target(name: "Policy", dependencies: ["IMAFormat", "Signing", "SignetCrypto"]),
+        // The TCG PC Client firmware event log (binary_bios_measurements): parse, typed contents, replay. No I/O.
+        .target(name: "TCGEventLog", dependencies: ["IMAFormat"]),
         // TPM 2.0: tpm2-tss ESAPI wrapper and TPM structure parsing.
         .target(name: "TPM", dependencies: ["CTSS2", "SignetCrypto", "IMAFormat"]),
         // Attestation: evidence, reference values, per-entry judgement, the verifier engine, Keylime interop.
@@ -135,6 +138,8 @@ let package = Package(
         .testTarget(name: "AttestationTests", dependencies: ["Attestation", "IMAFormat", "SignetCrypto", "Signing", "TPM", "SignetTestSupport"]),
         // TPM tests: the TPMTests target goes on the line below.
         .testTarget(name: "TPMTests", dependencies: ["TPM", "SignetCrypto", "IMAFormat", "SignetTestSupport"]),
+        .testTarget(name: "TCGEventLogTests", dependencies: ["TCGEventLog", "IMAFormat", "SignetCrypto", "SignetTestSupport"],
+                    exclude: ["Fixtures"]),
         // Byte compatibility with evmctl (ima-evm-utils) and openssl, both ways.
         .testTarget(name: "InteropTests", dependencies: ["Signing", "SignetCrypto", "IMAFormat", "SignetTestSupport", "SignetHTTPClient"]),
         // The `signet` binary as users run it: exit codes, messages, JSON, SIGINT.

@@ -22,6 +22,8 @@ let package = Package(
                                                                  .product(name: "Signing", package: "signet"),
                                                                  .product(name: "SignetCrypto", package: "signet")]),
         .executableTarget(name: "FuzzELF", dependencies: ["FuzzSupport", .product(name: "Policy", package: "signet")]),
+        .executableTarget(name: "FuzzTCGEventLog", dependencies: ["FuzzSupport", .product(name: "TCGEventLog", package: "signet"),
+                                                                  .product(name: "IMAFormat", package: "signet")]),
         .executableTarget(name: "FuzzStrictJSON", dependencies: ["FuzzSupport", .product(name: "StrictJSON", package: "signet")]),
     ]
 )
