@@ -61,20 +61,12 @@ public struct PostureReader: Sendable {
         var st = stat()
         guard stat(p, &st) == 0 else { return missing(errno) }
         if st.st_mode & S_IFMT == S_IFDIR { return .unreadable("\(p) is a directory") }
-        let fd = open(p, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
-        guard fd >= 0 else { return .unreadable("cannot open \(p): \(errnoDescription(errno))") }
-        defer { close(fd) }
-        var out = [UInt8]()
-        var buf = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = buf.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                return .unreadable("cannot read \(p): \(errnoDescription(errno))")
-            }
-            if n == 0 { return .value(out) }
-            out += buf[0..<n]
-            if out.count > limit { return .unreadable("\(p) is larger than \(limit) bytes") }
+        do {
+            return .value(try FileBytes.read(p, limit: limit))
+        } catch let error as CryptoError {
+            return .unreadable("\(p): \(error.reason)")
+        } catch {
+            return .unreadable("\(p): \(error)")
         }
     }
 
