@@ -358,7 +358,7 @@ final class BootJudgeTests: XCTestCase {
         XCTAssertThrowsError(try JSONDecoder().decode(BootReference.self, from: Data(bad.utf8)))
         var future = Self.reference
         future.version = 2
-        XCTAssertEqual(try judge(Self.honest, future).0.codes, [.invalidBootReference])
+        XCTAssertEqual(try judge(Self.honest, future).0.codes, [.invalidReference])
     }
 
     func testGeneratedChainFromImages() throws {
