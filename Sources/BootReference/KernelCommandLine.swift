@@ -34,7 +34,7 @@ public struct KernelCommandLine: Hashable, Sendable {
             bootImage = first.text
             words.removeFirst()
         }
-        if let i = words.firstIndex(where: { $0.name == "--" && $0.value == nil }) {
+        if let i = words.firstIndex(where: { $0.written == "--" && $0.value == nil }) {
             initArguments = words[(i + 1)...].map(\.text)
             words.removeSubrange(i...)
         } else {
