@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "Policy", targets: ["Policy"]),
         .library(name: "TPM", targets: ["TPM"]),
         .library(name: "TCGEventLog", targets: ["TCGEventLog"]),
+        .library(name: "BootReference", targets: ["BootReference"]),
         .library(name: "Attestation", targets: ["Attestation"]),
         .library(name: "SQLStore", targets: ["SQLStore"]),
         .library(name: "VerifierService", targets: ["VerifierService"]),
@@ -59,6 +60,9 @@ let package = Package(
         .target(name: "Policy", dependencies: ["IMAFormat", "Signing", "SignetCrypto"]),
         // The TCG PC Client firmware event log (binary_bios_measurements): parse, typed contents, replay. No I/O.
         .target(name: "TCGEventLog", dependencies: ["IMAFormat"]),
+        // Measured boot: Authenticode digests of EFI images, the boot reference (allowed chains, command-line and
+        // Secure Boot rules) and the boot judge over a TCG event log. Pure: hashing comes in through a protocol.
+        .target(name: "BootReference", dependencies: ["TCGEventLog", "IMAFormat"]),
         // TPM 2.0: tpm2-tss ESAPI wrapper and TPM structure parsing.
         .target(name: "TPM", dependencies: ["CTSS2", "SignetCrypto", "IMAFormat"]),
         // Attestation: evidence, reference values, per-entry judgement, the verifier engine, Keylime interop.
@@ -140,6 +144,8 @@ let package = Package(
         .testTarget(name: "TPMTests", dependencies: ["TPM", "SignetCrypto", "IMAFormat", "SignetTestSupport"]),
         .testTarget(name: "TCGEventLogTests", dependencies: ["TCGEventLog", "IMAFormat", "SignetCrypto", "SignetTestSupport"],
                     exclude: ["Fixtures"]),
+        .testTarget(name: "BootReferenceTests",
+                    dependencies: ["BootReference", "TCGEventLog", "IMAFormat", "SignetCrypto", "SignetTestSupport"]),
         // Byte compatibility with evmctl (ima-evm-utils) and openssl, both ways.
         .testTarget(name: "InteropTests", dependencies: ["Signing", "SignetCrypto", "IMAFormat", "SignetTestSupport", "SignetHTTPClient"]),
         // The `signet` binary as users run it: exit codes, messages, JSON, SIGINT.
