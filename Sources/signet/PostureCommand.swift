@@ -1,5 +1,10 @@
 import ArgumentParser
+// FoundationEssentials only (JSONEncoder): full Foundation would pull ICU into the static binary (+40 MB).
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import SignetCLI
 import IMAFormat
 import Keyring
@@ -54,13 +59,18 @@ struct Posture: ParsableCommand {
             Console.out(String(decoding: data, as: UTF8.self))
         } else {
             for item in report.items {
-                Console.out("\(item.state.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0)) \(item.severity.rawValue.padding(toLength: 7, withPad: " ", startingAt: 0)) \(item.id): \(item.message)")
+                Console.out("\(padded(item.state.rawValue, 8)) \(padded(item.severity.rawValue, 7)) \(item.id): \(item.message)")
                 if item.counts && !item.fix.isEmpty { Console.out("                 fix: \(item.fix)") }
             }
             let count = { (s: PostureState) in report.items.filter { $0.state == s }.count }
             Console.out("\(count(.enforced)) enforced, \(count(.open)) open, \(count(.unknown)) unknown; worst open or unknown: \(report.worst)")
         }
         if report.exitCode != 0 { throw ExitCode(report.exitCode) }
+    }
+
+    /// `text` followed by spaces up to `width` characters.
+    private func padded(_ text: String, _ width: Int) -> String {
+        text + String(repeating: " ", count: max(0, width - text.count))
     }
 }
 
