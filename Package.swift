@@ -100,7 +100,7 @@ let package = Package(
             name: "signet",
             dependencies: [
                 "SignetCLI", "SignetCrypto", "IMAFormat", "Signing", "Keyring", "Policy", "TPM", "Attestation",
-                "SignetHTTPClient", "VerifierAPI",
+                "SignetHTTPClient", "VerifierAPI", "TCGEventLog", "BootReference",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         // The verifier service and the fleet CLI: links SQLite, libpq, SwiftNIO and Hummingbird.
