@@ -255,7 +255,14 @@ extension BootReferenceCommand {
                             + "(Secure Boot \(verdict.secureBoot == true ? "on" : "off"), \(verdict.applications.count) boot application(s))")
             } else {
                 Console.out("FAIL: \(eventLog) against \(reference): \(verdict.failures.count) failure(s)")
-                for f in verdict.failures { Console.out("  " + f.description) }
+                for f in verdict.failures {
+                    var at = [String]()
+                    if let i = f.eventIndex { at.append("event \(i)" + (f.offset.map { " (byte \($0))" } ?? "")) }
+                    if let pcr = f.pcr { at.append("PCR \(pcr)" + (f.eventType.map { " \($0)" } ?? "")) }
+                    Console.out("  \(f.code.rawValue): " + (at.isEmpty ? "" : at.joined(separator: ", ") + ": ") + f.reason)
+                    if let m = f.measured { Console.out("      measured: \(m)") }
+                    if let e = f.expected { Console.out("      expected: \(e)") }
+                }
             }
             if exitCode != 0 { throw Exit.someFailed }
         }
