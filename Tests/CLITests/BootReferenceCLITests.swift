@@ -113,6 +113,23 @@ final class BootReferenceCLITests: XCTestCase {
         XCTAssertTrue(show.stdout.contains("unlisted PCR 9 files: accepted"), show.stdout)
     }
 
+    func testCreateMakesOneChainPerKernelFoundOrGiven() throws {
+        let (root, kernel, _) = try imageTree()
+        // A second kernel version (same bytes) without an initrd: its chain allows no initrd.
+        dir.write("rootfs/boot/vmlinuz-6.12.999-amd64", kernel)
+        let out = dir.url("ref.json")
+        let all = try run(["boot-reference", "create", root, "-o", out, "--json"])
+        XCTAssertEqual(all.status, 0, all.output)
+        XCTAssertTrue(all.stderr.contains("\(root)/boot/initrd.img-6.12.999-amd64: no initrd"), all.stderr)
+        let chains = try XCTUnwrap((try jsonObject(all.stdout, all.output)["reference"] as? [String: Any])?["chains"] as? [[String: Any]])
+        XCTAssertEqual(chains.compactMap { $0["name"] as? String }, ["6.12.118+deb12-amd64", "6.12.999-amd64"])
+        XCTAssertEqual(chains[1]["initrds"] as? [String], [], "no initrd in the tree: the boot must load none")
+        let one = try run(["boot-reference", "create", root, "-o", out, "--kernel-version", "6.12.999-amd64", "--json"])
+        XCTAssertEqual(one.status, 0, one.output)
+        let given = try XCTUnwrap((try jsonObject(one.stdout, one.output)["reference"] as? [String: Any])?["chains"] as? [[String: Any]])
+        XCTAssertEqual(given.compactMap { $0["name"] as? String }, ["6.12.999-amd64"])
+    }
+
     func testCreateRefusesMissingShimGrubOrKernelNamingThePathAndPackage() throws {
         let (root, _, _) = try imageTree(shim: false)
         let out = dir.url("ref.json")
