@@ -51,16 +51,7 @@ public struct ImageRoot: Sendable {
 
     /// Names in a directory of the image (sorted; none when it is missing).
     public func list(_ relative: String) -> [String] {
-        guard let dir = opendir(host(relative)) else { return [] }
-        defer { closedir(dir) }
-        var names = [String]()
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
-            }
-            if name != "." && name != ".." { names.append(name) }
-        }
-        return names.sorted()
+        sortedDirectoryNames(host(relative)).names
     }
 
     /// Text of a small file inside the image; nil when missing or unreadable.
@@ -100,4 +91,19 @@ public struct ImageRoot: Sendable {
         guard n > 0 else { return nil }
         return String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
+}
+
+/// The names in the directory at `path`, sorted, without `.` and `..`; when it
+/// cannot be opened, no names and the errno of opendir(3).
+func sortedDirectoryNames(_ path: String) -> (names: [String], error: Int32?) {
+    guard let dir = opendir(path) else { return ([], errno) }
+    defer { closedir(dir) }
+    var names = [String]()
+    while let entry = readdir(dir) {
+        let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+            String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+        }
+        if name != "." && name != ".." { names.append(name) }
+    }
+    return (names.sorted(), nil)
 }

@@ -72,17 +72,9 @@ public struct PostureReader: Sendable {
 
     /// The names in a directory (sorted).
     public func list(_ relative: String) -> PostureSource<[String]> {
-        let p = path(relative)
-        guard let dir = opendir(p) else { return missing(errno) }
-        defer { closedir(dir) }
-        var names = [String]()
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
-            }
-            if name != "." && name != ".." { names.append(name) }
-        }
-        return .value(names.sorted())
+        let listing = sortedDirectoryNames(path(relative))
+        if let error = listing.error { return missing(error) }
+        return .value(listing.names)
     }
 
     private func missing<T>(_ code: Int32) -> PostureSource<T> {
