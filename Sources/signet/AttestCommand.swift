@@ -37,7 +37,9 @@ extension Attest {
                 N = the state's nextEntry). After a reboot the log is judged from entry 0. \\
                 Exit 0 only on pass.
 
-                Example: signet attest verify evidence.json --nonce 5f1c… --ak ak.pem --cert ima.crt.pem --manifest m.jsonl
+                Examples:
+                  signet attest verify evidence.json --nonce 5f1c… --ak ak.pem --cert ima.crt.pem --manifest m.jsonl
+                  signet attest verify evidence.json --nonce 5f1c… --ak ak.pem --cert ima.crt.pem --manifest m.jsonl --boot-reference boot-reference.json
                 """)
 
         @Argument(help: ArgumentHelp("The evidence bundle (signet-evidence JSON).", valueName: "evidence")) var evidence: String
@@ -127,6 +129,9 @@ extension ReferenceCommand {
 
         func run() throws {
             try reportingErrors {
+                guard reference.bootReferences.isEmpty else {
+                    throw UsageError("--boot-reference: a Keylime runtime policy has no measured-boot part (Keylime keeps that in its own mb_policy); export without it")
+                }
                 let ref = try reference.load()
                 let export = KeylimeRuntimePolicy.export(ref, timestamp: Manifest.timestamp(Int(time(nil))))
                 for w in export.warnings { Console.warning(w) }

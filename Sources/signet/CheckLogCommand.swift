@@ -74,6 +74,9 @@ extension Attest {
                 case "padded-sha1": mode = .paddedSHA1
                 default: throw UsageError("--extend-mode must be per-bank or padded-sha1, not '\(extendMode)'")
                 }
+                guard reference.bootReferences.isEmpty else {
+                    throw UsageError("--boot-reference needs a quote to trust the firmware event log: use 'signet attest verify', or 'signet boot-reference check' for an event log and PCR values alone")
+                }
                 let ref = try reference.load()
                 let cores = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
                 let cache = noSignatureCache ? SignatureCache(capacity: 0) : SignatureCache()
