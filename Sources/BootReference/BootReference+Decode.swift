@@ -53,9 +53,11 @@ extension BootReference {
         }
         do {
             try StrictJSON.validate(bytes)
+        } catch where error.code == .duplicateKey {
+            throw BootReferenceError(code: .invalidField, source: source, field: error.path, reason: error.reason + " (byte \(error.offset))")
         } catch {
-            throw BootReferenceError(code: error.code == .duplicateKey ? .invalidField : .invalidJSON, source: source,
-                                     field: error.path, reason: error.reason + " (byte \(error.offset))")
+            let at = error.path.isEmpty ? "" : "at \(error.path): "
+            throw BootReferenceError(code: .invalidJSON, source: source, field: "", reason: "not strict JSON: \(at)\(error.reason) (byte \(error.offset))")
         }
         // format and version first, so another kind of file is named as such rather than failing on a field it lacks.
         struct Header: Decodable { var format: String?; var version: Int? }
