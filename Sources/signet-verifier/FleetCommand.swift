@@ -81,6 +81,8 @@ extension Fleet {
             discussion: """
                 Exit 0: every node passed recently. Exit 1: some node failed, is stale, or never attested \
                 (each is named on stdout). Exit 2: the verifier could not be asked.
+
+                Example: signet-verifier fleet check --verifier https://verifier:8443 --ca ca.pem --admin-token-file admin.token --stale-after 5m
                 """)
         @OptionGroup var admin: AdminOptions
         @Option(help: ArgumentHelp("A node whose last attestation is older than this counts as stale.", valueName: "duration"))
@@ -143,7 +145,9 @@ extension Fleet {
     }
 
     struct Assign: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Move a node to a group (its next round is judged by that group's reference).")
+        static let configuration = CommandConfiguration(
+            abstract: "Move a node to a group (its next round is judged by that group's reference).",
+            discussion: "Example: signet-verifier fleet assign --verifier https://verifier:8443 --ca ca.pem --admin-token-file admin.token --node web-1 --group web")
         @OptionGroup var admin: AdminOptions
         @Option(help: ArgumentHelp("The node id.", valueName: "id")) var node: String
         @Option(help: ArgumentHelp("The group.", valueName: "name")) var group: String

@@ -26,15 +26,19 @@ extension Attest {
             commandName: "verify",
             abstract: "Verify an evidence bundle: quote, PCRs, log replay, boot_aggregate, then every entry.",
             discussion: """
-                Checks in order: the quote's signature with the enrolled AK; magic and type; the \\
-                nonce; the PCR digest against the supplied values; the log replays to the quoted \\
-                PCR 10 (entries after the match are left for the next round); boot_aggregate \\
-                against PCRs 0-9; then each entry: signed by a trusted certificate, listed in a \\
-                manifest at its path, or excluded. With --state, a previous round's state is read \\
-                (clock and reboot checks) and the new one written after a pass; in the same boot \\
-                only the entries after the last verified one are judged, whether the evidence \\
-                holds the whole log again or only the new entries ('agent quote --from-entry N', \\
-                N = the state's nextEntry). After a reboot the log is judged from entry 0. \\
+                Checks in order: the quote's signature with the enrolled AK; magic and type; the \
+                nonce; the PCR digest against the supplied values; with --boot-reference, the \
+                measured boot (the evidence's firmware event log replays to the quoted PCRs 0-9, \
+                then Secure Boot, the boot chain, the initrd and the kernel command line are held \
+                against the reference; a failure names the event, PCR, what was measured and what \
+                was expected, and the IMA log is then not judged); the log replays to the quoted \
+                PCR 10 (entries after the match are left for the next round); boot_aggregate \
+                against PCRs 0-9; then each entry: signed by a trusted certificate, listed in a \
+                manifest at its path, or excluded. With --state, a previous round's state is read \
+                (clock and reboot checks) and the new one written after a pass; in the same boot \
+                only the entries after the last verified one are judged, whether the evidence \
+                holds the whole log again or only the new entries ('agent quote --from-entry N', \
+                N = the state's nextEntry). After a reboot the log is judged from entry 0. \
                 Exit 0 only on pass.
 
                 Examples:
@@ -144,7 +148,8 @@ extension ReferenceCommand {
     struct ImportKeylime: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "import-keylime",
-            abstract: "Check a Keylime runtime policy and summarize what it allows (use it with 'attest verify --keylime-policy').")
+            abstract: "Check a Keylime runtime policy and summarize what it allows (use it with 'attest verify --keylime-policy').",
+            discussion: "Example: signet reference import-keylime runtime-policy.json")
         @Argument(help: ArgumentHelp("The Keylime runtime policy (JSON).", valueName: "file")) var policy: String
 
         func run() throws {

@@ -19,14 +19,14 @@ extension Attest {
             commandName: "check-log",
             abstract: "Judge a binary IMA log offline (no quote): replay PCR 10, then every entry.",
             discussion: """
-                Replays the IMA PCR in the sha1 and sha256 banks (each entry's template digest \\
-                checked), compares the result with --pcr10 when given, and judges every entry as \\
-                'attest verify' does: signed by a trusted certificate, listed in a manifest at its \\
-                path, or excluded. Without a quote nothing proves the log is a node's: pass the \\
-                PCR 10 values you trust with --pcr10. The boot_aggregate entry is checked against \\
-                --boot-aggregate, or against PCRs 0-9 read from --tpm-pcrs (on the node itself: \\
-                /sys/class/tpm/tpm0, Linux >= 5.12); without either it is counted as \\
-                boot-aggregate-not-checked, and --exclude boot_aggregate skips it. Exit 0 only \\
+                Replays the IMA PCR in the sha1 and sha256 banks (each entry's template digest \
+                checked), compares the result with --pcr10 when given, and judges every entry as \
+                'attest verify' does: signed by a trusted certificate, listed in a manifest at its \
+                path, or excluded. Without a quote nothing proves the log is a node's: pass the \
+                PCR 10 values you trust with --pcr10. The boot_aggregate entry is checked against \
+                --boot-aggregate, or against PCRs 0-9 read from --tpm-pcrs (on the node itself: \
+                /sys/class/tpm/tpm0, Linux >= 5.12); without either it is counted as \
+                boot-aggregate-not-checked, and --exclude boot_aggregate skips it. Exit 0 only \
                 when every entry passes (and the PCR values match, when given).
 
                 Example: signet attest check-log /sys/kernel/security/ima/binary_runtime_measurements --tpm-pcrs /sys/class/tpm/tpm0 --pcr10 sha256:$(cat /sys/class/tpm/tpm0/pcr-sha256/10) --cert ima.crt.pem --manifest m.jsonl
