@@ -127,8 +127,23 @@ extension ReferenceCommand {
         static let configuration = CommandConfiguration(
             commandName: "export-keylime",
             abstract: "Write a Keylime runtime policy from signed manifests and certificates.",
-            discussion: "Example: signet reference export-keylime --manifest m.jsonl --cert ima.crt.pem -o runtime-policy.json")
+            discussion: """
+                The certificates are listed under the keyrings the kernel logs their loading in: \
+                .ima (kernels with a trusted integrity keyring) and _ima (made from userspace, as \
+                on Debian's kernels), or the ones given with --keyring. Keylime accepts the log's \
+                boot_aggregate entry only with its value in the policy: give the values a node's \
+                PCRs 0-9 produce with --boot-aggregate (the entry's digest in \
+                ascii_runtime_measurements, or 'signet attest verify' output).
+
+                Examples:
+                  signet reference export-keylime --manifest m.jsonl --cert ima.crt.pem -o runtime-policy.json
+                  signet reference export-keylime --manifest m.jsonl --cert ima.crt.pem --keyring _ima --boot-aggregate sha256:4f1c… -o policy.json
+                """)
         @OptionGroup var reference: ReferenceOptions
+        @Option(help: ArgumentHelp("Keyring the certificates' loading is logged in (repeatable; default: .ima and _ima).", valueName: "name"))
+        var keyring: [String] = []
+        @Option(help: ArgumentHelp("A boot_aggregate value the nodes' logs may show, hex, optionally prefixed sha1: or sha256: (repeatable).", valueName: "hex"))
+        var bootAggregate: [String] = []
         @Option(name: [.customShort("o"), .long], help: ArgumentHelp("Output file (default: stdout).", valueName: "file")) var output: String?
 
         func run() throws {
@@ -136,7 +151,20 @@ extension ReferenceCommand {
                 guard reference.bootReferences.isEmpty else {
                     throw UsageError("--boot-reference: a Keylime runtime policy has no measured-boot part (Keylime keeps that in its own mb_policy); export without it")
                 }
-                let ref = try reference.load()
+                var ref = try reference.load()
+                for name in keyring {
+                    guard !name.isEmpty, name.utf8.count <= 64, !name.contains(where: { $0.isWhitespace }) else {
+                        throw UsageError("--keyring '\(name)' is not a keyring name (like .ima or _ima)")
+                    }
+                }
+                if !keyring.isEmpty { ref.keyrings.allowed = Set(keyring) }
+                for value in bootAggregate {
+                    let hex = value.split(separator: ":", maxSplits: 1).last.map(String.init) ?? value
+                    guard let bytes = Hex.decode(hex.lowercased()), [20, 32, 48, 64].contains(bytes.count) else {
+                        throw UsageError("--boot-aggregate '\(value)' is not a SHA-1/256/384/512 digest in hex")
+                    }
+                    ref.bootAggregates.insert(bytes)
+                }
                 let export = KeylimeRuntimePolicy.export(ref, timestamp: Manifest.timestamp(Int(time(nil))))
                 for w in export.warnings { Console.warning(w) }
                 let bytes = export.policy.encoded()

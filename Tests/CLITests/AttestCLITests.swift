@@ -248,6 +248,23 @@ final class AttestCLITests: SwtpmCLITestCase {
         let junk = dir.write("junk.json", "{\"meta\": {}}")
         let bad = try signet(["reference", "import-keylime", junk])
         XCTAssertEqual(bad.status, 2, bad.output)
+        XCTAssertTrue(export.stderr.contains("no boot_aggregate values"), export.stderr)
+
+        // The keyrings the kernel logs (.ima and _ima by default, or --keyring) and boot_aggregate values.
+        let aggregate = String(repeating: "ab", count: 32)
+        let tuned = try signet(["reference", "export-keylime", "--cert", keys.certPath, "--manifest", manifest, "--keyring", "_ima",
+                                "--boot-aggregate", "sha256:\(aggregate)", "-o", out])
+        XCTAssertEqual(tuned.status, 0, tuned.output)
+        XCTAssertFalse(tuned.stderr.contains("boot_aggregate"), tuned.stderr)
+        let tunedPolicy = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(try FileBytes.read(out))) as? [String: Any])
+        XCTAssertEqual((tunedPolicy["keyrings"] as? [String: [String]])?.keys.sorted(), ["_ima"])
+        XCTAssertEqual((tunedPolicy["digests"] as? [String: [String]])?["boot_aggregate"], [aggregate])
+        XCTAssertEqual((policy["keyrings"] as? [String: [String]])?.keys.sorted(), [".ima", "_ima"])
+        for bad in [["--boot-aggregate", "xyz"], ["--boot-aggregate", "abcd"], ["--keyring", ""]] {
+            let refused = try signet(["reference", "export-keylime", "--cert", keys.certPath, "--manifest", manifest] + bad)
+            XCTAssertEqual(refused.status, 2, "\(bad): \(refused.output)")
+            XCTAssertTrue(refused.stderr.contains(bad[0]), refused.stderr)
+        }
     }
 
     func testCheckLogJudgesALogOffline() throws {
