@@ -121,10 +121,16 @@ extension VerifierCommand {
                 configuration.enrollmentRatePerClient = enrollRatePerClient
                 guard (1024...32768).contains(maxEkCert) else { throw UsageError("--max-ek-cert must be 1024-32768 bytes") }
                 configuration.maxEKCertificateBytes = maxEkCert
-                // Fault injection for the crash tests only (see VerifierConfiguration).
-                if let delay = getenv("SIGNET_VERIFIER_FAULT_DELAY_BEFORE_COMMIT_MS").flatMap({ Int(String(cString: $0)) }) {
-                    configuration.faultDelayBeforeCommitMs = delay
+                #if DEBUG
+                // The crash tests' hook (Tests/VerifierServiceTests/FaultTests.swift): debug builds only,
+                // so no release binary reads the variable.
+                if let delay = getenv("SIGNET_VERIFIER_FAULT_DELAY_BEFORE_COMMIT_MS").flatMap({ Int(String(cString: $0)) }), delay > 0 {
+                    configuration.beforeCommitForTesting = {
+                        var ts = timespec(tv_sec: delay / 1000, tv_nsec: (delay % 1000) * 1_000_000)
+                        nanosleep(&ts, nil)
+                    }
                 }
+                #endif
                 let db: SQLDatabase
                 do { db = try SQLDatabase(url: database, maxConnections: workers) } catch {
                     throw UsageError("--database \(Self.redacted(database)): \(error)")
