@@ -37,6 +37,7 @@ import IMAFormat
 import SignetCrypto
 import SignetHTTPClient
 import TPM
+import TPMDevice
 import VerifierAPI
 
 struct BenchError: Error, CustomStringConvertible {
@@ -257,7 +258,7 @@ func rfc3339Now() -> String {
 final class Node: @unchecked Sendable {
     let id: String
     let swtpm: Int
-    var ak: TPM.AttestationKey?
+    var ak: TPMDevice.AttestationKey?
     var token = ""
     /// Evidence documents for the timed rounds, in order.
     var evidence: [[UInt8]] = []

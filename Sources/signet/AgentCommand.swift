@@ -5,8 +5,10 @@ import ArgumentParser
 import SignetCLI
 import IMAFormat
 import SignetCrypto
+import Provenance
 import Signing
 import TPM
+import TPMDevice
 import Attestation
 
 struct Agent: ParsableCommand {

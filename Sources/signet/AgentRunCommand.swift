@@ -11,8 +11,10 @@ import SignetCLI
 import Attestation
 import IMAFormat
 import SignetCrypto
+import Provenance
 import Signing
 import TPM
+import TPMDevice
 import VerifierAPI
 
 extension Agent {

@@ -6,8 +6,10 @@ import Attestation
 import IMAFormat
 import SignetCLI
 import SignetCrypto
+import Provenance
 import Signing
 import TPM
+import TPMDevice
 
 /// Where the agent reads what it ships besides the quote, and how one evidence document is
 /// put together from a quote: the one place `agent quote` and `agent run` assemble evidence.
