@@ -74,7 +74,7 @@ let package = Package(
         // (boot judged first), Keylime interop.
         .target(name: "Attestation", dependencies: ["IMAFormat", "SignetCrypto", "Provenance", "TPM", "StrictJSON", "TCGEventLog", "BootReference"],
                 exclude: ["README.md"]),
-        // Tree walk, parallel hash+sign pipeline, xattrs, provenance manifest, appraisal.
+        // Tree walk, parallel hash+sign pipeline, xattrs on the file descriptor, appraisal, apply.
         .target(name: "Signing", dependencies: ["SignetCrypto", "IMAFormat", "CLinux", "StrictJSON", "Provenance"]),
         // What was signed, by which key, from which build: image paths, the provenance manifest and its
         // signature, the trusted signing certificates. Pure (no file system walk, no xattrs): the verifier's too.
@@ -89,8 +89,7 @@ let package = Package(
         .target(
             name: "VerifierService",
             dependencies: [
-                "Attestation", "TPM", "SignetCrypto", "Signing", "IMAFormat", "SQLStore", "SignetHTTPClient", "VerifierAPI",
-                "StrictJSON",
+                "Attestation", "TPM", "SignetCrypto", "IMAFormat", "SQLStore", "SignetHTTPClient", "VerifierAPI", "StrictJSON",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
