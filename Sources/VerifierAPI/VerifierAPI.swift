@@ -256,6 +256,10 @@ public struct APIError: Codable, Sendable, Error, CustomStringConvertible {
 
 /// The webhook payload sent when a node's status changes.
 public struct NodeStatusEvent: Codable, Sendable {
+    /// Unique per event, the same in every retry and at every endpoint (also sent as the
+    /// `Signet-Event-Id` header; here it is covered by the signature): receivers drop an id they
+    /// have seen. Set when the event is queued.
+    public var eventID: String?
     public var event: String
     public var nodeID: String
     public var group: String
@@ -269,7 +273,7 @@ public struct NodeStatusEvent: Codable, Sendable {
         self.status = status; self.at = at; self.round = round; self.firstFailure = firstFailure
     }
     enum CodingKeys: String, CodingKey {
-        case event, nodeID = "node_id", group, previousStatus = "previous_status", status, at, round, firstFailure = "first_failure"
+        case eventID = "event_id", event, nodeID = "node_id", group, previousStatus = "previous_status", status, at, round, firstFailure = "first_failure"
     }
 }
 
