@@ -66,7 +66,7 @@ final class FleetTests: FleetTestCase {
     /// the webhook hears about it, and rounds after the first send only new log entries.
     func testTwoNodesOneTamperedTheFleetCheckNamesIt() throws {
         let hook = try WebhookReceiver(dir: dir, failFirst: 1)
-        let verifier = VerifierProcess(dir: dir, database: dir.url("verifier.db"), extraArguments: ["--webhook", hook.url])
+        let verifier = VerifierProcess(dir: dir, database: dir.url("verifier.db"), extraArguments: hook.arguments())
         try verifier.start()
         defer { verifier.stop() }
         try uploadReference(verifier)
@@ -148,7 +148,7 @@ final class FleetTests: FleetTestCase {
     func testASilentNodeTurnsStale() throws {
         let hook = try WebhookReceiver(dir: dir)
         let verifier = VerifierProcess(dir: dir, database: "sqlite:" + dir.url("v.db"),
-                                       extraArguments: ["--webhook", hook.url, "--stale-after", "2s"])
+                                       extraArguments: hook.arguments() + ["--stale-after", "2s"])
         try verifier.start()
         defer { verifier.stop() }
         try uploadReference(verifier)

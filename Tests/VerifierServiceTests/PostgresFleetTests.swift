@@ -57,11 +57,11 @@ final class PostgresFleetTests: FleetTestCase {
     /// both at once is judged exactly once, and every webhook event is delivered exactly once.
     func testTwoVerifiersShareTheFleetWithoutDoubleWorkOrLostUpdates() throws {
         let hook = try WebhookReceiver(dir: dir)
-        let v1 = VerifierProcess(dir: dir, name: "v1", database: postgres.url, extraArguments: ["--webhook", hook.url])
+        let v1 = VerifierProcess(dir: dir, name: "v1", database: postgres.url, extraArguments: hook.arguments())
         try v1.start()
         defer { v1.stop() }
         // The second verifier shares the admin token file and the database.
-        let v2 = VerifierProcess(dir: dir, name: "v2", database: postgres.url, extraArguments: ["--webhook", hook.url])
+        let v2 = VerifierProcess(dir: dir, name: "v2", database: postgres.url, extraArguments: hook.arguments())
         try v2.start()
         defer { v2.stop() }
         try uploadReference(v1)
