@@ -70,7 +70,7 @@ public enum VerifierServer {
                 try? await Task.sleep(nanoseconds: UInt64(options.backgroundInterval * 1e9))
             }
         }
-        let sender = WebhookSender(core: core, workers: pool, interval: options.backgroundInterval)
+        let sender = WebhookSender(core: core, interval: options.backgroundInterval)
         let webhooks = Task.detached { await sender.run() }
         // Stops the background work: the deliveries in flight finish and record their outcome first.
         func stopBackground() async {

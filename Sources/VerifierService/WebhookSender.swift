@@ -5,27 +5,21 @@ import Synchronization
 /// Sends the outbox's due webhook deliveries in the background, concurrently: at most
 /// `webhookConcurrency` in flight, and at most `webhookConcurrencyPerEndpoint` to one endpoint.
 ///
-/// Each delivery is a blocking libcurl request on a sender thread of its own (`senders`: one
-/// thread per slot), never on a request worker or an event loop; claims and outcomes are small
-/// database statements. So a dead or slow endpoint holds only its own slots, each for at most
+/// Each delivery is a blocking libcurl request on a sender thread of its own (one thread per
+/// slot), never on a request worker or an event loop; so are the claims and outcomes (short
+/// database transactions: a claim runs only when a sender thread is idle). So a dead or slow endpoint holds only its own slots, each for at most
 /// `webhookTimeoutMs`: the service's requests and the other endpoints' deliveries go on.
 /// A finished delivery frees its slot at once and the outbox is looked at again; otherwise every
 /// `interval` seconds.
 final class WebhookSender: Sendable {
     let core: VerifierCore
-    /// Where claims run (the request workers' pool: a claim is one short transaction).
-    let workers: NIOThreadPool
-    let senders: NIOThreadPool
     let interval: Double
     private let clients: ClientPool
 
-    init(core: VerifierCore, workers: NIOThreadPool, interval: Double) {
+    init(core: VerifierCore, interval: Double) {
         self.core = core
-        self.workers = workers
         self.interval = interval
-        let configuration = core.configuration
-        self.senders = NIOThreadPool(numberOfThreads: max(1, configuration.webhookConcurrency))
-        self.clients = ClientPool(timeoutSeconds: Double(configuration.webhookTimeoutMs) / 1000)
+        self.clients = ClientPool(timeoutSeconds: Double(core.configuration.webhookTimeoutMs) / 1000)
     }
 
     private enum Wake: Sendable {
@@ -38,8 +32,9 @@ final class WebhookSender: Sendable {
     func run() async {
         let configuration = core.configuration
         guard !configuration.webhooks.isEmpty else { return }
-        senders.start()
         let total = max(1, configuration.webhookConcurrency)
+        let senders = NIOThreadPool(numberOfThreads: total)
+        senders.start()
         let perEndpoint = max(1, min(configuration.webhookConcurrencyPerEndpoint, total))
         await withTaskGroup(of: Wake.self) { group in
             let urls = configuration.webhooks.map(\.url)
@@ -55,11 +50,12 @@ final class WebhookSender: Sendable {
                     first = (first + 1) % urls.count
                     if free > 0 && !slots.isEmpty {
                         let core = self.core
-                        let claimed = (try? await workers.runIfActive { try core.claimWebhookDeliveries(slots: slots, limit: free) }) ?? []
+                        // `free` > 0: a sender thread is idle (a delivery's slot is freed after its thread is).
+                        let claimed = (try? await senders.runIfActive { try core.claimWebhookDeliveries(slots: slots, limit: free) }) ?? []
                         for delivery in claimed {
                             inFlight[delivery.url, default: 0] += 1
                             busy += 1
-                            group.addTask { [senders, clients] in
+                            group.addTask { [clients] in
                                 _ = try? await senders.runIfActive { clients.with { core.sendWebhook(delivery, using: $0) } }
                                 return .finished(url: delivery.url)
                             }
