@@ -85,6 +85,10 @@ let package = Package(
         .target(name: "SignetHTTPClient", dependencies: ["CCurl"]),
         // The wire types of the verifier service's JSON API, shared by the service, agent and fleet CLI.
         .target(name: "VerifierAPI", dependencies: []),
+        // The client side of that API: the one API client (agent, fleet CLI, fleet benchmark) and the one place
+        // evidence is assembled from a quote.
+        .target(name: "VerifierConnection",
+                dependencies: ["VerifierAPI", "SignetHTTPClient", "Attestation", "TPM", "IMAFormat", "Provenance", "SignetCrypto"]),
         // The verifier service: enrolment, push-mode attestation rounds, references, fleet state, webhooks, metrics.
         .target(
             name: "VerifierService",
@@ -101,7 +105,7 @@ let package = Package(
         .target(
             name: "SignetCLI",
             dependencies: [
-                "SignetCrypto", "IMAFormat", "Provenance", "Attestation", "SignetHTTPClient", "VerifierAPI",
+                "SignetCrypto", "IMAFormat", "Provenance", "Attestation", "SignetHTTPClient", "VerifierAPI", "VerifierConnection",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         // The node and image-builder executable. Its `verifier` and `fleet` subcommands exec `signet-verifier`.
@@ -109,14 +113,14 @@ let package = Package(
             name: "signet",
             dependencies: [
                 "SignetCLI", "SignetCrypto", "IMAFormat", "Signing", "Provenance", "Keyring", "Policy", "TPM", "TPMDevice", "Attestation",
-                "SignetHTTPClient", "VerifierAPI", "TCGEventLog", "BootReference",
+                "SignetHTTPClient", "VerifierAPI", "VerifierConnection", "TCGEventLog", "BootReference",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         // The verifier service and the fleet CLI: links SQLite, libpq, SwiftNIO and Hummingbird.
         .executableTarget(
             name: "signet-verifier",
             dependencies: [
-                "SignetCLI", "SignetCrypto", "Attestation", "SQLStore", "VerifierAPI", "VerifierService",
+                "SignetCLI", "SignetCrypto", "Attestation", "SQLStore", "VerifierAPI", "VerifierConnection", "VerifierService",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/signet-verifier"),
@@ -125,7 +129,7 @@ let package = Package(
         // drives incremental attestation rounds against a running verifier, printing throughput and latency.
         .executableTarget(
             name: "signet-fleet-bench",
-            dependencies: ["TPM", "TPMDevice", "Attestation", "IMAFormat", "SignetCrypto", "SignetHTTPClient", "VerifierAPI"],
+            dependencies: ["TPM", "TPMDevice", "Attestation", "IMAFormat", "SignetCrypto", "SignetHTTPClient", "VerifierAPI", "VerifierConnection"],
             path: "Sources/signet-fleet-bench"),
 
         // Shared by the test targets: temp dirs, key fixtures, running binaries, xattrs.
@@ -160,6 +164,6 @@ let package = Package(
         .testTarget(name: "InteropTests", dependencies: ["Signing", "Provenance", "SignetCrypto", "IMAFormat", "SignetTestSupport", "SignetHTTPClient"]),
         // The `signet` binary as users run it: exit codes, messages, JSON, SIGINT.
         .testTarget(name: "CLITests", dependencies: ["SignetCrypto", "IMAFormat", "Signing", "Provenance", "SignetCLI", "SignetTestSupport", "signet", "signet-verifier",
-                                                    "TCGEventLog", "BootReference"]),
+                                                    "TCGEventLog", "BootReference", "VerifierConnection"]),
     ]
 )

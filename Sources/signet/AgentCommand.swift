@@ -9,6 +9,7 @@ import Provenance
 import Signing
 import TPM
 import TPMDevice
+import VerifierConnection
 import Attestation
 
 struct Agent: ParsableCommand {

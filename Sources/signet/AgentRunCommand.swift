@@ -16,6 +16,7 @@ import Signing
 import TPM
 import TPMDevice
 import VerifierAPI
+import VerifierConnection
 
 extension Agent {
     struct Run: ParsableCommand {
