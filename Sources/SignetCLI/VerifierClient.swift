@@ -52,6 +52,14 @@ package struct DurationArgument: ExpressibleByArgument, Sendable {
         milliseconds = Int64(n * 1000)
     }
     package var seconds: Double { Double(milliseconds) / 1000 }
+    /// A default as help shows it: in the largest unit that divides it (`2m`, `10s`, `2160h`).
+    package var defaultValueDescription: String {
+        guard milliseconds != 0 else { return "0" }
+        for (suffix, factor) in [("h", Int64(3_600_000)), ("m", 60_000), ("s", 1000)] where milliseconds % factor == 0 {
+            return "\(milliseconds / factor)\(suffix)"
+        }
+        return "\(milliseconds)ms"
+    }
 }
 
 /// Standard base64 for JSON fields.
