@@ -106,6 +106,7 @@ extension VerifierCommand {
                 if tlsCert == nil && !["127.0.0.1", "::1", "localhost"].contains(options.host) {
                     throw UsageError("plain HTTP is allowed only on loopback; give --tls-cert and --tls-key to listen on \(options.host)")
                 }
+                let webhooks = try Self.webhooks(signed: webhook, unsigned: webhookUnsigned)  // refused before anything is created
                 let token = try adminToken()
                 var configuration = VerifierConfiguration(instanceID: instance ?? Self.defaultInstance(), adminToken: token)
                 switch enroll {
@@ -119,7 +120,7 @@ extension VerifierCommand {
                     }
                     configuration.enrollment = .endorsementCA(cas)
                 }
-                configuration.webhooks = try Self.webhooks(signed: webhook, unsigned: webhookUnsigned)
+                configuration.webhooks = webhooks
                 guard (1...256).contains(webhookConcurrency), (1...256).contains(webhookConcurrencyPerEndpoint) else {
                     throw UsageError("--webhook-concurrency and --webhook-concurrency-per-endpoint must be 1-256")
                 }
