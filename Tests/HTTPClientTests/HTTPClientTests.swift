@@ -15,6 +15,7 @@ final class HTTPClientTests: XCTestCase {
     override func tearDown() {
         for server in servers { server.stop() }
         servers = []
+        dir?.remove()
         dir = nil
         super.tearDown()
     }

@@ -14,6 +14,7 @@ final class PostgresStoreTests: XCTestCase {
     override class func tearDown() {
         server?.stop()
         server = nil
+        dir?.remove()
         dir = nil
         super.tearDown()
     }

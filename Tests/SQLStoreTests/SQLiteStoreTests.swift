@@ -8,11 +8,7 @@ final class SQLiteStoreTests: XCTestCase {
     private var dir: TempDir!
 
     override func setUp() {
-        dir = TempDir("signet-sqlite")
-    }
-
-    override func tearDown() {
-        dir = nil
+        dir = makeTempDir("signet-sqlite")
     }
 
     private func makeDatabase(maxConnections: Int = 4) throws -> SQLDatabase {
