@@ -20,10 +20,12 @@ final class FaultTests: FleetTestCase {
         XCTAssertEqual(try node.attest(first.url).status, 0)
         first.stop()
 
-        // A verifier that pauses between verifying and storing; killed during the pause.
+        // A verifier that pauses between verifying and storing (for longer than the test can
+        // take: it is killed as soon as the pause is seen, never by a guessed time).
         let slow = VerifierProcess(dir: dir, name: "v2", database: database,
-                                   environment: ["SIGNET_VERIFIER_FAULT_DELAY_BEFORE_COMMIT_MS": "4000"])
+                                   environment: ["SIGNET_VERIFIER_FAULT_DELAY_BEFORE_COMMIT_MS": "\(Self.pauseSeconds * 1000)"])
         try slow.start()
+        let verifierPID = try XCTUnwrap(slow.process?.processIdentifier)
         try node.run([programs[0]])
         let agent = Process()
         agent.executableURL = URL(fileURLWithPath: signetBinary)
@@ -32,7 +34,10 @@ final class FaultTests: FleetTestCase {
         agent.standardOutput = FileHandle.nullDevice
         agent.standardError = FileHandle.nullDevice
         try agent.run()
-        usleep(2_000_000)  // the round is verified and waiting to be stored
+        defer { if agent.isRunning { kill(agent.processIdentifier, SIGKILL); agent.waitUntilExit() } }
+        // The round is verified and waiting to be stored: a verifier thread is in the pause.
+        let paused = waitUntil(timeout: 60) { Self.isPausing(verifierPID) || !agent.isRunning }
+        XCTAssertTrue(paused && Self.isPausing(verifierPID), "the verifier never reached the pause before storing the round")
         XCTAssertTrue(agent.isRunning, "the agent should still be waiting for the verdict")
         slow.stop(SIGKILL)
         agent.waitUntilExit()
@@ -49,5 +54,37 @@ final class FaultTests: FleetTestCase {
         let rounds = try history(restarted, node.id)
         XCTAssertEqual(rounds.map(\.round), [2, 1], "no verdict lost or duplicated")
         XCTAssertEqual(rounds.first?.verifier, "v3")
+    }
+
+    /// The fault delay: longer than any wait of the test, so the kill always lands in it.
+    static let pauseSeconds = 600
+
+    /// Whether a thread of `pid` sleeps in the fault delay: blocked in nanosleep(2) or a relative
+    /// clock_nanosleep(2) (/proc/PID/task/TID/syscall) for at least `pauseSeconds` (the request
+    /// read from /proc/PID/mem). Nothing else in the verifier sleeps that long in that call.
+    static func isPausing(_ pid: pid_t) -> Bool {
+        guard let threads = try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task") else { return false }
+        let memory = open("/proc/\(pid)/mem", O_RDONLY | O_CLOEXEC)
+        guard memory >= 0 else { return false }
+        defer { close(memory) }
+        for thread in threads {
+            // "NR ARG0 ARG1 ARG2 ... SP PC" while blocked in a system call, "running" otherwise.
+            guard let line = try? String(contentsOfFile: "/proc/\(pid)/task/\(thread)/syscall", encoding: .utf8) else { continue }
+            let fields = line.split(separator: " ").map { (field: Substring) -> UInt64? in
+                field.hasPrefix("0x") ? UInt64(field.dropFirst(2), radix: 16) : UInt64(field)
+            }
+            guard fields.count >= 5, let number = fields[0] else { continue }
+            let request: UInt64?
+            switch number {
+            case 35: request = fields[1]                                   // nanosleep(req, rem)
+            case 230 where fields[2] == 0: request = fields[3]             // clock_nanosleep(clock, flags = relative, req, rem)
+            default: continue
+            }
+            guard let address = request, address != 0 else { continue }
+            var interval = timespec()
+            let read = withUnsafeMutableBytes(of: &interval) { pread(memory, $0.baseAddress, $0.count, off_t(Int64(bitPattern: address))) }
+            if read == MemoryLayout<timespec>.size && interval.tv_sec >= pauseSeconds { return true }
+        }
+        return false
     }
 }
