@@ -59,32 +59,9 @@ final class FaultTests: FleetTestCase {
     /// The fault delay: longer than any wait of the test, so the kill always lands in it.
     static let pauseSeconds = 600
 
-    /// Whether a thread of `pid` sleeps in the fault delay: blocked in nanosleep(2) or a relative
-    /// clock_nanosleep(2) (/proc/PID/task/TID/syscall) for at least `pauseSeconds` (the request
-    /// read from /proc/PID/mem). Nothing else in the verifier sleeps that long in that call.
+    /// Whether a thread of `pid` sleeps in the fault delay (asked for `pauseSeconds` or more):
+    /// nothing else in the verifier sleeps that long.
     static func isPausing(_ pid: pid_t) -> Bool {
-        guard let threads = try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task") else { return false }
-        let memory = open("/proc/\(pid)/mem", O_RDONLY | O_CLOEXEC)
-        guard memory >= 0 else { return false }
-        defer { close(memory) }
-        for thread in threads {
-            // "NR ARG0 ARG1 ARG2 ... SP PC" while blocked in a system call, "running" otherwise.
-            guard let line = try? String(contentsOfFile: "/proc/\(pid)/task/\(thread)/syscall", encoding: .utf8) else { continue }
-            let fields = line.split(separator: " ").map { (field: Substring) -> UInt64? in
-                field.hasPrefix("0x") ? UInt64(field.dropFirst(2), radix: 16) : UInt64(field)
-            }
-            guard fields.count >= 5, let number = fields[0] else { continue }
-            let request: UInt64?
-            switch number {
-            case 35: request = fields[1]                                   // nanosleep(req, rem)
-            case 230 where fields[2] == 0: request = fields[3]             // clock_nanosleep(clock, flags = relative, req, rem)
-            default: continue
-            }
-            guard let address = request, address != 0 else { continue }
-            var interval = timespec()
-            let read = withUnsafeMutableBytes(of: &interval) { pread(memory, $0.baseAddress, $0.count, off_t(Int64(bitPattern: address))) }
-            if read == MemoryLayout<timespec>.size && interval.tv_sec >= pauseSeconds { return true }
-        }
-        return false
+        sleepingThreads(of: pid).contains { $0.interval.tv_sec >= pauseSeconds }
     }
 }
