@@ -16,11 +16,7 @@ final class BootReferenceCLITests: XCTestCase {
 
     var dir: TempDir!
 
-    override func setUp() { dir = TempDir("signet-boot-reference-cli") }
-    override func tearDown() {
-        if let dir { try? FileManager.default.removeItem(atPath: dir.path) }
-        dir = nil
-    }
+    override func setUp() { dir = makeTempDir("signet-boot-reference-cli") }
 
     func run(_ args: [String]) throws -> ProcessResult { try runProgram(signetBinary, args) }
 

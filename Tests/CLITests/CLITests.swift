@@ -11,7 +11,7 @@ final class CLITests: XCTestCase {
     var dir: TempDir!
     var signet: String { signetBinary }
 
-    override func setUp() { dir = TempDir("signet-cli") }
+    override func setUp() { dir = makeTempDir("signet-cli") }
 
     func run(_ args: [String], env: [String: String] = [:]) throws -> ProcessResult {
         try runProgram(signet, args, environment: env)

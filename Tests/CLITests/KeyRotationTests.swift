@@ -12,7 +12,7 @@ import SignetTestSupport
 final class KeyRotationTests: XCTestCase {
     var dir: TempDir!
 
-    override func setUp() { dir = TempDir("signet-rotation") }
+    override func setUp() { dir = makeTempDir("signet-rotation") }
 
     func run(_ args: [String]) throws -> ProcessResult { try runProgram(signetBinary, args) }
 

@@ -8,11 +8,7 @@ import SignetTestSupport
 final class PostureCLITests: XCTestCase {
     var dir: TempDir!
 
-    override func setUp() { dir = TempDir("signet-posture-cli") }
-    override func tearDown() {
-        if let dir { try? FileManager.default.removeItem(atPath: dir.path) }
-        dir = nil
-    }
+    override func setUp() { dir = makeTempDir("signet-posture-cli") }
 
     func run(_ args: [String]) throws -> ProcessResult { try runProgram(signetBinary, args) }
 

@@ -16,8 +16,7 @@ import SignetTestSupport
 final class BootIntegrationTests: XCTestCase {
     var dir: TempDir!
 
-    override func setUp() { dir = TempDir("signet-policy-tests") }
-    override func tearDown() { dir = nil }
+    override func setUp() { dir = makeTempDir("signet-policy-tests") }
 
     func mode(_ path: String) -> Int {
         var st = stat()

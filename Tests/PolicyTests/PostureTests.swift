@@ -12,11 +12,7 @@ import SignetTestSupport
 final class PostureTests: XCTestCase {
     var dir: TempDir!
 
-    override func setUp() { dir = TempDir("signet-posture-tests") }
-    override func tearDown() {
-        if let dir { try? FileManager.default.removeItem(atPath: dir.path) }
-        dir = nil
-    }
+    override func setUp() { dir = makeTempDir("signet-posture-tests") }
 
     static let config = """
         CONFIG_IMA=y

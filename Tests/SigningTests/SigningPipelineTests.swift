@@ -11,7 +11,7 @@ final class SigningPipelineTests: XCTestCase {
     var keys: KeyFixture!
 
     override func setUpWithError() throws {
-        dir = TempDir()
+        dir = makeTempDir()
         keys = try KeyFixture(in: dir, algorithm: .rsa(bits: 2048))
     }
 

@@ -27,6 +27,7 @@ class SwtpmTestCase: XCTestCase {
     override func tearDown() {
         swtpm?.stop()
         swtpm = nil
+        dir?.remove()
         dir = nil
         super.tearDown()
     }

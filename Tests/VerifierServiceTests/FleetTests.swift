@@ -29,6 +29,13 @@ class FleetTestCase: XCTestCase {
         XCTAssertEqual(sign.status, 0, sign.output)
     }
 
+    /// Subclasses stop what runs in `dir` (PostgreSQL) before calling this.
+    override func tearDown() {
+        dir?.remove()
+        dir = nil
+        super.tearDown()
+    }
+
     func signet(_ args: [String]) throws -> ProcessResult { try runProgram(signetBinary, args) }
 
     func admin(_ verifier: VerifierProcess, _ args: [String]) throws -> ProcessResult {

@@ -115,7 +115,10 @@ final class PostgresFleetTests: FleetTestCase {
 
         // Status changes: enrolled->pass once per node, delivered once although both verifiers send webhooks.
         let events = hook.waitFor { $0.count >= 3 }
-        usleep(2_500_000)  // give a double delivery the chance to show
+        // Give a double delivery every chance to show: both verifiers stop (SIGTERM: a delivery
+        // under way is finished first), so nothing is left to send once they have exited.
+        v1.stop()
+        v2.stop()
         XCTAssertEqual(hook.events().map(\.nodeID).sorted(), ["n0", "n1", "n2"], "\(events)")
     }
 }
