@@ -16,17 +16,8 @@ final class WebhookOutboxTests: XCTestCase {
         func advance(ms: Int64) { lock.lock(); now += ms; lock.unlock() }
     }
 
-    var dir: TempDir!
-
-    override func setUp() { dir = TempDir("signet-outbox") }
-
-    override func tearDown() {
-        if let dir { try? FileManager.default.removeItem(atPath: dir.path) }
-        dir = nil
-        super.tearDown()
-    }
-
     func testClaimsKeepLimitsLeasesAndEachNodesOrder() throws {
+        let dir = makeTempDir("signet-outbox")
         let db = try SQLDatabase(url: "sqlite:" + dir.url("v.db"), maxConnections: 2)
         let clock = TestClock()
         var configuration = VerifierConfiguration(instanceID: "test")

@@ -179,7 +179,7 @@ final class WebhookTests: FleetTestCase {
         }
         let events = healthy.waitFor { Set($0.map(\.nodeID)) == ["n0", "n1", "n2"] }
         XCTAssertEqual(Set(events.map(\.nodeID)), ["n0", "n1", "n2"], "\(events)")
-        XCTAssertTrue(waitFor { hanging.connections == (accepted: 2, open: 2) }, "\(hanging.connections)")
+        XCTAssertTrue(waitUntil(timeout: 20) { hanging.connections == (accepted: 2, open: 2) }, "\(hanging.connections)")
 
         // A round while the dead endpoint hangs: judged at once, its event reaches the healthy endpoint.
         try nodes[0].run([("/tmp/dropper", Array("evil".utf8))])
@@ -202,16 +202,7 @@ final class WebhookTests: FleetTestCase {
 
         // The dead endpoint goes away: its two deliveries fail and are recorded; nothing was lost.
         hanging.stop()
-        XCTAssertTrue(waitFor { self.sample((try? self.metrics(verifier)) ?? "", "signet_webhook_deliveries_in_flight") < 2 })
-    }
-
-    private func waitFor(timeout: TimeInterval = 20, _ condition: () -> Bool) -> Bool {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            if condition() { return true }
-            usleep(50_000)
-        }
-        return condition()
+        XCTAssertTrue(waitUntil(timeout: 20) { self.sample((try? self.metrics(verifier)) ?? "", "signet_webhook_deliveries_in_flight") < 2 })
     }
 
     /// The README's openssl line (Sources/VerifierService/README.md, its first sh block).
@@ -230,13 +221,7 @@ final class WebhookOptionTests: XCTestCase {
     var dir: TempDir!
 
     override func setUp() {
-        dir = TempDir("signet-webhook-options")
-    }
-
-    override func tearDown() {
-        if let dir { try? FileManager.default.removeItem(atPath: dir.path) }
-        dir = nil
-        super.tearDown()
+        dir = makeTempDir("signet-webhook-options")
     }
 
     private func serve(_ arguments: [String]) throws -> ProcessResult {
