@@ -62,11 +62,13 @@ let package = Package(
         .target(name: "TCGEventLog", dependencies: ["IMAFormat"]),
         // Measured boot: Authenticode digests of EFI images, the boot reference (allowed chains, command-line and
         // Secure Boot rules) and the boot judge over a TCG event log. Pure: hashing comes in through a protocol.
-        .target(name: "BootReference", dependencies: ["TCGEventLog", "IMAFormat"]),
+        .target(name: "BootReference", dependencies: ["TCGEventLog", "IMAFormat", "StrictJSON"]),
         // TPM 2.0: tpm2-tss ESAPI wrapper and TPM structure parsing.
         .target(name: "TPM", dependencies: ["CTSS2", "SignetCrypto", "IMAFormat"]),
-        // Attestation: evidence, reference values, per-entry judgement, the verifier engine, Keylime interop.
-        .target(name: "Attestation", dependencies: ["IMAFormat", "SignetCrypto", "Signing", "TPM", "StrictJSON"], exclude: ["README.md"]),
+        // Attestation: evidence, reference values (boot reference included), per-entry judgement, the verifier engine
+        // (boot judged first), Keylime interop.
+        .target(name: "Attestation", dependencies: ["IMAFormat", "SignetCrypto", "Signing", "TPM", "StrictJSON", "TCGEventLog", "BootReference"],
+                exclude: ["README.md"]),
         // Tree walk, parallel hash+sign pipeline, xattrs, provenance manifest, appraisal.
         .target(name: "Signing", dependencies: ["SignetCrypto", "IMAFormat", "CLinux", "StrictJSON"]),
         // One SQL API over SQLite (embedded, default) and PostgreSQL (libpq, fleets): pool, transactions, migrations.
@@ -129,7 +131,7 @@ let package = Package(
             name: "VerifierServiceTests",
             dependencies: [
                 "VerifierService", "VerifierAPI", "SQLStore", "SignetHTTPClient", "Attestation", "TPM", "SignetCrypto",
-                "IMAFormat", "Signing", "SignetTestSupport", "signet", "signet-verifier",
+                "IMAFormat", "Signing", "SignetTestSupport", "signet", "signet-verifier", "TCGEventLog", "BootReference",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]),
         .testTarget(name: "StrictJSONTests", dependencies: ["StrictJSON"]),
@@ -139,7 +141,8 @@ let package = Package(
         .testTarget(name: "KeyringTests", dependencies: ["Keyring", "CKeyutils", "SignetCrypto", "SignetTestSupport"]),
         // Image safety: boot integration, kernel support for the certificates, the dry run's boot checks.
         .testTarget(name: "PolicyTests", dependencies: ["Policy", "Signing", "SignetCrypto", "IMAFormat", "SignetTestSupport"]),
-        .testTarget(name: "AttestationTests", dependencies: ["Attestation", "IMAFormat", "SignetCrypto", "Signing", "TPM", "SignetTestSupport"]),
+        .testTarget(name: "AttestationTests", dependencies: ["Attestation", "IMAFormat", "SignetCrypto", "Signing", "TPM", "SignetTestSupport",
+                                                            "BootReference", "TCGEventLog"]),
         // TPM tests: the TPMTests target goes on the line below.
         .testTarget(name: "TPMTests", dependencies: ["TPM", "SignetCrypto", "IMAFormat", "SignetTestSupport"]),
         .testTarget(name: "TCGEventLogTests", dependencies: ["TCGEventLog", "IMAFormat", "SignetCrypto", "SignetTestSupport"],
@@ -149,6 +152,7 @@ let package = Package(
         // Byte compatibility with evmctl (ima-evm-utils) and openssl, both ways.
         .testTarget(name: "InteropTests", dependencies: ["Signing", "SignetCrypto", "IMAFormat", "SignetTestSupport", "SignetHTTPClient"]),
         // The `signet` binary as users run it: exit codes, messages, JSON, SIGINT.
-        .testTarget(name: "CLITests", dependencies: ["SignetCrypto", "IMAFormat", "Signing", "SignetCLI", "SignetTestSupport", "signet", "signet-verifier"]),
+        .testTarget(name: "CLITests", dependencies: ["SignetCrypto", "IMAFormat", "Signing", "SignetCLI", "SignetTestSupport", "signet", "signet-verifier",
+                                                    "TCGEventLog", "BootReference"]),
     ]
 )

@@ -45,9 +45,10 @@ public struct VerifierConfiguration: Sendable {
     /// Enrolment requests admitted per second from one client address (IPv6: one /64; 0: no limit).
     public var enrollmentRatePerClient: Double = 2
 
-    /// Fault injection for the crash tests: sleep this long between verifying a round and
-    /// storing it, so a test can kill the process mid-round. Zero in production.
-    public var faultDelayBeforeCommitMs: Int = 0
+    /// A test's hook, run between verifying a round and storing it (so a crash test can kill the
+    /// process mid-round). nil in production: only debug builds of signet-verifier set it, from
+    /// SIGNET_VERIFIER_FAULT_DELAY_BEFORE_COMMIT_MS.
+    public var beforeCommitForTesting: (@Sendable () -> Void)?
 
     public init(instanceID: String, enrollment: EnrollmentPolicy = .open, adminToken: [UInt8]? = nil) {
         self.instanceID = instanceID

@@ -41,8 +41,8 @@ extension VerifierCommand {
         @Option(help: ArgumentHelp("TLS certificate chain (PEM).", valueName: "file")) var tlsCert: String?
         @Option(help: ArgumentHelp("TLS private key (PEM).", valueName: "file")) var tlsKey: String?
         @Option(help: ArgumentHelp("File with the admin bearer token (created if missing).", valueName: "file")) var adminTokenFile: String
-        @Option(help: ArgumentHelp("Who may enrol: open (any TPM that answers the challenge) or ek-ca (EK certificate from --ek-ca).", valueName: "policy"))
-        var enroll = "open"
+        @Option(help: ArgumentHelp("Who may enrol.", valueName: "policy"))
+        var enroll: EnrollArgument = .open
         @Option(help: ArgumentHelp("CA certificate EK certificates must be issued by (repeatable; with --enroll ek-ca).", valueName: "file"))
         var ekCA: [String] = []
         @Option(help: ArgumentHelp("POST status changes here (repeatable).", valueName: "url")) var webhook: [String] = []
@@ -91,8 +91,8 @@ extension VerifierCommand {
                 let token = try adminToken()
                 var configuration = VerifierConfiguration(instanceID: instance ?? Self.defaultInstance(), adminToken: token)
                 switch enroll {
-                case "open": configuration.enrollment = .open
-                case "ek-ca":
+                case .open: configuration.enrollment = .open
+                case .ekCA:
                     guard !ekCA.isEmpty else { throw UsageError("--enroll ek-ca needs at least one --ek-ca certificate") }
                     let cas = try ekCA.map { path -> [UInt8] in
                         let bytes = try FileBytes.read(path)
@@ -100,7 +100,6 @@ extension VerifierCommand {
                         return bytes
                     }
                     configuration.enrollment = .endorsementCA(cas)
-                default: throw UsageError("--enroll must be open or ek-ca, not '\(enroll)'")
                 }
                 configuration.webhooks = webhook
                 configuration.staleAfterMs = staleAfter.milliseconds
@@ -121,10 +120,16 @@ extension VerifierCommand {
                 configuration.enrollmentRatePerClient = enrollRatePerClient
                 guard (1024...32768).contains(maxEkCert) else { throw UsageError("--max-ek-cert must be 1024-32768 bytes") }
                 configuration.maxEKCertificateBytes = maxEkCert
-                // Fault injection for the crash tests only (see VerifierConfiguration).
-                if let delay = getenv("SIGNET_VERIFIER_FAULT_DELAY_BEFORE_COMMIT_MS").flatMap({ Int(String(cString: $0)) }) {
-                    configuration.faultDelayBeforeCommitMs = delay
+                #if DEBUG
+                // The crash tests' hook (Tests/VerifierServiceTests/FaultTests.swift): debug builds only,
+                // so no release binary reads the variable.
+                if let delay = getenv("SIGNET_VERIFIER_FAULT_DELAY_BEFORE_COMMIT_MS").flatMap({ Int(String(cString: $0)) }), delay > 0 {
+                    configuration.beforeCommitForTesting = {
+                        var ts = timespec(tv_sec: delay / 1000, tv_nsec: (delay % 1000) * 1_000_000)
+                        nanosleep(&ts, nil)
+                    }
                 }
+                #endif
                 let db: SQLDatabase
                 do { db = try SQLDatabase(url: database, maxConnections: workers) } catch {
                     throw UsageError("--database \(Self.redacted(database)): \(error)")
@@ -162,5 +167,16 @@ extension VerifierCommand {
             guard let colon = userinfo.firstIndex(of: ":") else { return url }
             return String(url[..<colon]) + ":***" + String(url[at...])
         }
+    }
+}
+
+/// `--enroll`: who may enrol.
+enum EnrollArgument: String, CaseIterable, ExpressibleByArgument {
+    case open
+    case ekCA = "ek-ca"
+
+    static var allValueDescriptions: [String: String] {
+        ["open": "any TPM that answers the credential challenge",
+         "ek-ca": "only TPMs whose EK certificate an --ek-ca issued"]
     }
 }

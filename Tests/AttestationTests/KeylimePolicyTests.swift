@@ -115,6 +115,8 @@ final class KeylimePolicyTests: XCTestCase {
         XCTAssertEqual(policy.digests["/usr/lib/libfoo.so"], [Hex.encode(node.libDigest)])
         XCTAssertEqual(policy.digests["boot_aggregate"], [Hex.encode(node.tpm.bootAggregate())])
         XCTAssertEqual(policy.keyrings[".ima"], [Hex.encode(SharedKeys.ima.certificate.fingerprintSHA256)])
+        // Debian's kernels have no trusted integrity keyring: the certificate goes into _ima, and the log says so.
+        XCTAssertEqual(policy.keyrings["_ima"], [Hex.encode(SharedKeys.ima.certificate.fingerprintSHA256)])
         XCTAssertEqual(policy.excludes, ["^/var/lib/app/.*\\Z", "/opt/scratch/"])
 
         let bytes = policy.encoded()
@@ -241,6 +243,51 @@ final class KeylimePolicyTests: XCTestCase {
         XCTAssertEqual(ids, ["ima.validation.ima-ng.not_in_allowlist", "ima.validation.ima-ng.runtime_policy_hash"], "\(events)")
         XCTAssertTrue("\(events)".contains("/tmp/payload"))
         XCTAssertEqual(signetFailures(), ["/tmp/payload", "/usr/lib/libfoo.so"])
+    }
+
+    /// A boot as on Debian's kernels (the certificate loaded into `_ima` from userspace): Keylime
+    /// accepts the key entry with the default export, and rejects it when the export names only `.ima`.
+    func testKeylimeAcceptsTheUnderscoreImaKeyringOfKernelsWithoutATrustedKeyring() throws {
+        guard let python = Self.keylimePython() else {
+            throw XCTSkip("no Python with the keylime package (see testKeylimeValidatorAcceptsTheExport)")
+        }
+        let node = NodeScenario()
+        node.tpm.reboot()
+        node.entries = []
+        node.append([.bootAggregate(node.tpm.bootAggregate()),
+                     .imaBuf("kernel_version", buffer: Array(node.kernelRelease.utf8)),
+                     .imaBuf("_ima", buffer: SharedKeys.ima.certificate.der),
+                     node.signed("/usr/bin/ls", node.lsDigest)])
+        let dir = TempDir("signet-keylime")
+        let script = Self.gpgShim + """
+        import json, sys
+        from keylime.ima import ima, file_signatures
+        from keylime.agentstates import AgentAttestState
+        from keylime.common.algorithms import Hash
+        policy = json.load(open(sys.argv[1]))
+        lines = open(sys.argv[2]).read().split("\\n")
+        state = AgentAttestState("node-1")
+        keyrings = state.get_ima_keyrings()
+        keyrings.set_tenant_keyring(file_signatures.ImaKeyring.from_string(policy["verification-keys"]))
+        _, failure = ima.process_measurement_list(state, lines, policy, sys.argv[3], keyrings, None, Hash.SHA1)
+        print(json.dumps([e.event_id for e in failure.events]))
+        """
+        let logPath = dir.write("ascii_runtime_measurements", node.entries.map { TestLogEncoder.asciiLine($0) }.joined())
+        func keylime(_ reference: Reference) throws -> String {
+            let path = dir.write("policy.json", KeylimeRuntimePolicy.export(reference).policy.encoded())
+            let result = try runProgram(python, ["-c", script, path, logPath, Hex.encode(node.tpm.pcrs[.sha1]![10]!)])
+            XCTAssertEqual(result.status, 0, result.output)
+            return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        var reference = try exportedReference(node)
+        XCTAssertEqual(try keylime(reference), "[]")
+        reference.keyrings.allowed = [".ima"]
+        XCTAssertNotEqual(try keylime(reference), "[]", "a policy without _ima must not accept the _ima key entry")
+        // Without boot_aggregate values Keylime rejects the boot_aggregate entry (the export warns).
+        reference.keyrings.allowed = nil
+        reference.bootAggregates = []
+        XCTAssertTrue(KeylimeRuntimePolicy.export(reference).warnings.contains { $0.contains("boot_aggregate") })
+        XCTAssertNotEqual(try keylime(reference), "[]")
     }
 
     /// keylime/signing.py imports `gpg` (python3-gpg, built against gpgme,
