@@ -33,6 +33,7 @@ esac
 mark "E2E-START mode=$mode"
 # Wait for the boot to finish (this unit is not part of the boot job: it is Type=exec).
 state=$(systemctl is-system-running --wait 2>&1)
+up_booted=$(cut -d' ' -f1 /proc/uptime)
 [ "$state" = running ]; case_line "$prefix-system-running" $? "is-system-running: $state"
 failed=$(systemctl --failed --no-legend --plain 2>&1)
 [ -z "$failed" ]; case_line "$prefix-no-failed-unit" $? "$(echo "${failed:-none}" | flat)"
@@ -248,10 +249,13 @@ measured)
   if echo "$cmdline" | grep -q 'ima_appraise=log'; then
     # Under Secure Boot the kernel ignores ima_appraise= (it says so): the unsigned program is still
     # refused. The boot reference forbids the parameter all the same.
-    mark "E2E-LOG $prefix kernel: $(journalctl -b -k -o cat 2>/dev/null | grep -m1 'ima_appraise' | flat)"
+    said=$(journalctl -b -k -o cat 2>/dev/null | grep -i -e 'ima_appraise' -e 'secure boot' | grep -v -e '^Command line:' -e '^Kernel command line:' | flat)
+    echo "$said" | grep -q 'ignoring ima_appraise=log'
+    case_line "$prefix-kernel-ignores-ima-appraise-log" $? "kernel: ${said:-nothing about ima_appraise or Secure Boot}"
     run_case "$prefix-unsigned-program-still-refused" deny $E/payload-unsigned $E/payload-unsigned
   fi
   posture_marker
+  mark "E2E-LOG timeline (kernel uptime): booted ${up_booted}s, evidence ready $(cut -d' ' -f1 /proc/uptime)s"
   if dev=$(evidence_disk) && tar -cf "$dev" -C "$ev" . && sync; then
     mark "E2E-EVIDENCE written to $dev"
   else
