@@ -11,6 +11,7 @@ import Attestation
 import SignetCLI
 import SignetCrypto
 import VerifierAPI
+import VerifierConnection
 
 struct Fleet: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -6,6 +6,7 @@ import SQLStore
 import SignetCLI
 import SignetCrypto
 import VerifierAPI
+import VerifierConnection
 import VerifierService
 
 struct VerifierCommand: AsyncParsableCommand {

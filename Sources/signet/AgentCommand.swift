@@ -5,8 +5,11 @@ import ArgumentParser
 import SignetCLI
 import IMAFormat
 import SignetCrypto
+import Provenance
 import Signing
 import TPM
+import TPMDevice
+import VerifierConnection
 import Attestation
 
 struct Agent: ParsableCommand {

@@ -11,9 +11,12 @@ import SignetCLI
 import Attestation
 import IMAFormat
 import SignetCrypto
+import Provenance
 import Signing
 import TPM
+import TPMDevice
 import VerifierAPI
+import VerifierConnection
 
 extension Agent {
     struct Run: ParsableCommand {

@@ -269,26 +269,12 @@ extension BootReferenceCommand {
         }
 
         struct CheckReport: Encodable {
-            struct Failure: Encodable {
-                var code: String
-                var eventIndex: Int?
-                var offset: Int?
-                var pcr: UInt32?
-                var eventType: String?
-                var measured: String?
-                var expected: String?
-                var reason: String
-                enum CodingKeys: String, CodingKey {
-                    case code, offset, pcr, measured, expected, reason
-                    case eventIndex = "event_index", eventType = "event_type"
-                }
-            }
             var passed: Bool
             var matchedChain: String?
             var secureBoot: Bool?
             var applications: [String]
             var commandLines: [String]
-            var failures: [Failure]
+            var failures: [BootFailure]
             var exitCode: Int32
             enum CodingKeys: String, CodingKey {
                 case passed, applications, failures
@@ -301,10 +287,7 @@ extension BootReferenceCommand {
                 secureBoot = v.secureBoot
                 applications = v.applications.map(\.description)
                 commandLines = v.commandLines
-                failures = v.failures.map {
-                    Failure(code: $0.code.rawValue, eventIndex: $0.eventIndex, offset: $0.offset, pcr: $0.pcr, eventType: $0.eventType,
-                            measured: $0.measured, expected: $0.expected, reason: $0.reason)
-                }
+                failures = v.failures
                 self.exitCode = exitCode
             }
         }

@@ -11,6 +11,7 @@ import SignetCLI
 import Attestation
 import IMAFormat
 import SignetCrypto
+import Provenance
 import Signing
 
 extension Attest {

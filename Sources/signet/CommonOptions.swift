@@ -5,6 +5,7 @@ import ArgumentParser
 import SignetCLI
 import IMAFormat
 import SignetCrypto
+import Provenance
 import Signing
 
 /// Where a private key's passphrase comes from: an environment variable or a

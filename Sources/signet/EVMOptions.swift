@@ -1,5 +1,6 @@
 import ArgumentParser
 import IMAFormat
+import Provenance
 import Signing
 
 extension EVMMiscLayout: ExpressibleByArgument {

@@ -5,6 +5,7 @@ import ArgumentParser
 import SignetCLI
 import IMAFormat
 import SignetCrypto
+import Provenance
 import Signing
 
 extension HashAlgorithm: ExpressibleByArgument {

@@ -3,6 +3,7 @@ import XCTest
 import Attestation
 import IMAFormat
 import SignetCrypto
+import Provenance
 import Signing
 import SignetTestSupport
 
@@ -205,19 +206,7 @@ final class KeylimePolicyTests: XCTestCase {
         let policy = KeylimeRuntimePolicy.export(try exportedReference(node)).policy
         let dir = TempDir("signet-keylime")
         let policyPath = dir.write("policy.json", policy.encoded())
-        let script = Self.gpgShim + """
-        import json, sys
-        from keylime.ima import ima, file_signatures
-        from keylime.agentstates import AgentAttestState
-        from keylime.common.algorithms import Hash
-        policy = json.load(open(sys.argv[1]))
-        lines = open(sys.argv[2]).read().split("\\n")
-        state = AgentAttestState("node-1")
-        keyrings = state.get_ima_keyrings()
-        keyrings.set_tenant_keyring(file_signatures.ImaKeyring.from_string(policy["verification-keys"]))
-        _, failure = ima.process_measurement_list(state, lines, policy, sys.argv[3], keyrings, None, Hash.SHA1)
-        print(json.dumps([[e.event_id, json.loads(e.context)] for e in failure.events]))
-        """
+        let script = Self.processMeasurementList
         func keylimeEvents() throws -> [[Any]] {
             let logPath = dir.write("ascii_runtime_measurements", node.entries.map { TestLogEncoder.asciiLine($0) }.joined())
             let pcr = Hex.encode(node.tpm.pcrs[.sha1]![10]!)
@@ -259,25 +248,14 @@ final class KeylimePolicyTests: XCTestCase {
                      .imaBuf("_ima", buffer: SharedKeys.ima.certificate.der),
                      node.signed("/usr/bin/ls", node.lsDigest)])
         let dir = TempDir("signet-keylime")
-        let script = Self.gpgShim + """
-        import json, sys
-        from keylime.ima import ima, file_signatures
-        from keylime.agentstates import AgentAttestState
-        from keylime.common.algorithms import Hash
-        policy = json.load(open(sys.argv[1]))
-        lines = open(sys.argv[2]).read().split("\\n")
-        state = AgentAttestState("node-1")
-        keyrings = state.get_ima_keyrings()
-        keyrings.set_tenant_keyring(file_signatures.ImaKeyring.from_string(policy["verification-keys"]))
-        _, failure = ima.process_measurement_list(state, lines, policy, sys.argv[3], keyrings, None, Hash.SHA1)
-        print(json.dumps([e.event_id for e in failure.events]))
-        """
+        let script = Self.processMeasurementList
         let logPath = dir.write("ascii_runtime_measurements", node.entries.map { TestLogEncoder.asciiLine($0) }.joined())
         func keylime(_ reference: Reference) throws -> String {
             let path = dir.write("policy.json", KeylimeRuntimePolicy.export(reference).policy.encoded())
             let result = try runProgram(python, ["-c", script, path, logPath, Hex.encode(node.tpm.pcrs[.sha1]![10]!)])
             XCTAssertEqual(result.status, 0, result.output)
-            return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            let events = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[Any]] ?? []
+            return "\(events.compactMap { $0.first as? String })"
         }
         var reference = try exportedReference(node)
         XCTAssertEqual(try keylime(reference), "[]")
@@ -289,6 +267,23 @@ final class KeylimePolicyTests: XCTestCase {
         XCTAssertTrue(KeylimeRuntimePolicy.export(reference).warnings.contains { $0.contains("boot_aggregate") })
         XCTAssertNotEqual(try keylime(reference), "[]")
     }
+
+    /// Runs Keylime's `ima.process_measurement_list` (with the policy's verification keys as the
+    /// tenant keyring, as its verifier sets them up) on argv: policy file, ASCII log, PCR 10 (sha1
+    /// hex); prints the failure events as `[[event_id, context], …]`.
+    static let processMeasurementList = gpgShim + """
+    import json, sys
+    from keylime.ima import ima, file_signatures
+    from keylime.agentstates import AgentAttestState
+    from keylime.common.algorithms import Hash
+    policy = json.load(open(sys.argv[1]))
+    lines = open(sys.argv[2]).read().split("\\n")
+    state = AgentAttestState("node-1")
+    keyrings = state.get_ima_keyrings()
+    keyrings.set_tenant_keyring(file_signatures.ImaKeyring.from_string(policy["verification-keys"]))
+    _, failure = ima.process_measurement_list(state, lines, policy, sys.argv[3], keyrings, None, Hash.SHA1)
+    print(json.dumps([[e.event_id, json.loads(e.context)] for e in failure.events]))
+    """
 
     /// keylime/signing.py imports `gpg` (python3-gpg, built against gpgme,
     /// not on PyPI) at module load, though only GPG-signed policies use it.

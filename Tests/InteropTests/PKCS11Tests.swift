@@ -3,6 +3,7 @@ import Foundation
 import Synchronization
 import IMAFormat
 import SignetCrypto
+@testable import Provenance
 @testable import Signing
 import SignetHTTPClient
 import SignetTestSupport

@@ -1,5 +1,6 @@
 import XCTest
 import IMAFormat
+import Provenance
 import Signing
 import SignetTestSupport
 @testable import Policy

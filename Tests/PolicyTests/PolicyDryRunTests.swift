@@ -5,6 +5,7 @@ import Glibc
 #endif
 import IMAFormat
 import SignetCrypto
+import Provenance
 import Signing
 import SignetTestSupport
 @testable import Policy

@@ -1,6 +1,6 @@
 import IMAFormat
 import SignetCrypto
-import Signing
+import Provenance
 
 extension KeylimeRuntimePolicy {
     /// The reference this policy describes, judged the way Keylime judges:

@@ -1,7 +1,7 @@
 import BootReference
 import IMAFormat
 import SignetCrypto
-import Signing
+import Provenance
 
 /// What a node is judged against: who may sign its code, which file
 /// contents are known good, what is not judged, which keys its keyrings may

@@ -1,7 +1,7 @@
 import BootReference
 import IMAFormat
 import SignetCrypto
-import Signing
+import Provenance
 
 /// The inputs a reference is built from, as bytes: trusted certificates, signed manifests,
 /// Keylime runtime policies, boot references and excludes. The CLI reads them from files; the verifier service

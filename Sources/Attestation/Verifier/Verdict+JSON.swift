@@ -3,6 +3,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import BootReference
 import IMAFormat
 
 extension Verdict {
@@ -48,22 +49,12 @@ private struct VerdictDocument: Encodable {
         let ima_pcr_values: [String: String]
     }
     struct Boot: Encodable {
-        struct Failure: Encodable {
-            let code: String
-            let event_index: Int?
-            let offset: Int?
-            let pcr: UInt32?
-            let event_type: String?
-            let measured: String?
-            let expected: String?
-            let reason: String
-        }
         let passed: Bool
         let events: Int
         let matched_chain: String?
         let secure_boot: Bool?
         let command_lines: [String]
-        let failures: [Failure]
+        let failures: [BootFailure]
     }
     struct Log: Encodable {
         let first_entry: Int
@@ -109,10 +100,7 @@ private struct VerdictDocument: Encodable {
         }
         boot = v.boot.map { b in
             Boot(passed: b.passed, events: b.events, matched_chain: b.matchedChain, secure_boot: b.secureBoot, command_lines: b.commandLines,
-                 failures: b.failures.map {
-                     Boot.Failure(code: $0.code.rawValue, event_index: $0.eventIndex, offset: $0.offset, pcr: $0.pcr, event_type: $0.eventType,
-                                  measured: $0.measured, expected: $0.expected, reason: $0.reason)
-                 })
+                 failures: b.failures)
         }
         log = v.log.map {
             Log(first_entry: $0.firstEntry, judged_entries: $0.judgedEntries, verified_through: $0.verifiedThrough,
