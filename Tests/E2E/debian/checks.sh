@@ -249,9 +249,10 @@ measured)
   if echo "$cmdline" | grep -q 'ima_appraise=log'; then
     # Under Secure Boot the kernel ignores ima_appraise= (it says so): the unsigned program is still
     # refused. The boot reference forbids the parameter all the same.
-    said=$(journalctl -b -k -o cat 2>/dev/null | grep -i -e 'ima_appraise' -e 'secure boot' | grep -v -e '^Command line:' -e '^Kernel command line:' | flat)
-    echo "$said" | grep -q 'ignoring ima_appraise=log'
-    case_line "$prefix-kernel-ignores-ima-appraise-log" $? "kernel: ${said:-nothing about ima_appraise or Secure Boot}"
+    said=$(journalctl -b -k -o cat 2>/dev/null | grep -i -e 'ima_appraise' -e 'secure boot' | grep -v -e '^Command line:' -e '^Kernel command line:')
+    ignoring=$(echo "$said" | grep -m1 'ignoring ima_appraise=log')
+    [ -n "$ignoring" ]
+    case_line "$prefix-kernel-ignores-ima-appraise-log" $? "kernel: ${ignoring:-$(echo "${said:-nothing about ima_appraise or Secure Boot}" | flat)}"
     run_case "$prefix-unsigned-program-still-refused" deny $E/payload-unsigned $E/payload-unsigned
   fi
   posture_marker
