@@ -63,6 +63,7 @@ public final class Decompressor {
             try account(out.count)
             return out
         }
+        if consumed == input.count { return UnsafeRawBufferPointer(start: nil, count: 0) }
         // liblzma reports "no progress" only on the second call that makes none: retry a few times.
         for _ in 0..<4 {
             let rest = UnsafeRawBufferPointer(rebasing: input[consumed...])
@@ -260,7 +261,9 @@ final class ZstdBackend: DecoderBackend {
             }
             throw DecompressionError(.corrupt, format: .zstd, offset: at, Self.name(rc))
         }
-        pending = rc
+        // A call that neither read nor wrote says nothing about the frame (after a frame's end it
+        // would ask for the next frame's header).
+        if inBuffer.pos > 0 || outBuffer.pos > 0 { pending = rc }
         if finishing && outBuffer.pos == 0 && rc != 0 {
             throw DecompressionError(.truncated, format: .zstd, offset: at, "the input ends inside a zstd frame (truncated)")
         }
