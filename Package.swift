@@ -148,7 +148,7 @@ let package = Package(
             ]),
         .testTarget(name: "StrictJSONTests", dependencies: ["StrictJSON"]),
         // ar/tar/deb parsers and decompressors: real .debs from dpkg-deb (every -Z), hostile archives.
-        .testTarget(name: "DebianPackageTests", dependencies: ["DebianPackage", "Decompression", "SignetCrypto", "SignetTestSupport"]),
+        .testTarget(name: "DebianPackageTests", dependencies: ["DebianPackage", "Decompression", "SignetCrypto", "IMAFormat", "SignetTestSupport"]),
         // Signature bundles: evmctl agrees with every signature, verification refusals, repositories, the CLI.
         .testTarget(name: "PackageBundlesTests",
                     dependencies: ["PackageBundles", "DebianPackage", "Signing", "SignetCrypto", "IMAFormat", "SignetTestSupport",
