@@ -249,7 +249,15 @@ public struct SignatureBundle: Equatable, Sendable {
 }
 
 /// Strict JSON in and deterministic JSON out, for bundles and indexes.
-enum BundleJSON {
+public enum BundleJSON {
+    /// The `format` field of a bundle or index document ("signet-bundle", "signet-bundle-index"),
+    /// nil when the bytes are not strict JSON with one; nothing else is checked.
+    public static func format(of bytes: [UInt8]) -> String? {
+        struct Probe: Decodable { var format: String }
+        guard (try? StrictJSON.validate(bytes)) != nil else { return nil }
+        return (try? JSONDecoder().decode(Probe.self, from: Data(bytes)))?.format
+    }
+
     static func encode(_ value: some Encodable) -> [UInt8] {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]

@@ -376,14 +376,11 @@ extension BundleCommand {
         private func show(_ path: String) throws(BundleError) {
             let bytes: [UInt8]
             do { bytes = try FileBytes.read(path, limit: 256 << 20) } catch { throw BundleError(.io, source: path, "\(error)") }
-            let bundle: SignatureBundle
-            do {
-                bundle = try SignatureBundle(parsing: bytes, source: path)
-            } catch where error.code == .unsupportedFormat && error.field == "format" {
+            if BundleJSON.format(of: bytes) == BundleIndex.format {
                 show(try BundleIndex(parsing: bytes, source: path))
-                return
+            } else {
+                show(try SignatureBundle(parsing: bytes, source: path))
             }
-            show(bundle)
         }
 
         private func show(_ b: SignatureBundle) {
