@@ -67,7 +67,8 @@ let package = Package(
         .target(name: "DebianPackage", dependencies: ["Decompression"]),
         // Signature bundles for .debs and apt repositories: build (streaming, parallel), sign, verify, index.
         .target(name: "PackageBundles",
-                dependencies: ["DebianPackage", "Decompression", "Signing", "SignetCrypto", "IMAFormat", "StrictJSON"]),
+                dependencies: ["DebianPackage", "Decompression", "Signing", "SignetCrypto", "IMAFormat", "StrictJSON"],
+                exclude: ["README.md"]),
         // The kernel keyrings IMA/EVM verify with (libkeyutils).
         .target(name: "Keyring", dependencies: ["CKeyutils", "SignetCrypto", "IMAFormat"]),
         // IMA policies on a real system: load into securityfs, dry-run over an image.
