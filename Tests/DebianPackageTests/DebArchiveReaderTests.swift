@@ -191,6 +191,16 @@ final class DebArchiveReaderTests: TempDirTestCase {
             XCTAssertEqual(e?.memberOffset, data.dataOffset)
             XCTAssertNotNil(e?.decompression)
             XCTAssertTrue(e?.description.contains("\(member) (member data at byte \(data.dataOffset)") == true, "\(String(describing: e))")
+            // Fed in small pieces, tar may see the corrupt output before the decoder sees the bad
+            // checksum (FuzzDeb found it): refused either way, naming the member.
+            for chunk in [1, 7, 300] {
+                do {
+                    _ = try readDeb(bytes, chunk: chunk)
+                    XCTFail("\(compression): a corrupt member accepted in chunks of \(chunk)")
+                } catch let error as DebianPackageError {
+                    XCTAssertEqual(error.member, member, "\(error)")
+                }
+            }
         }
     }
 
