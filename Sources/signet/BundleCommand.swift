@@ -21,8 +21,8 @@ struct BundleCommand: ParsableCommand {
             by package, version, architecture and the .deb's own SHA-256; it travels inside the \
             apt repository, next to a signed index:
 
-              REPO/signet/index.json(.sig)                      every bundle of the repository
-              REPO/signet/bundles/<pkg>_<ver>_<arch>.json(.sig) one per .deb (epoch ':' as %3a)
+              REPO/signet/index.json(.sig)                  all bundles of the repository
+              REPO/signet/bundles/<pkg>_<ver>_<arch>.json(.sig)   one per .deb
 
             The .debs are read as streams (ar, xz/zstd/gzip, tar): nothing is unpacked to disk, \
             no root is needed. Each document has a detached signature over its exact bytes, \
@@ -123,8 +123,10 @@ extension BundleCommand {
                 130 when interrupted.
 
                 Examples:
-                  signet bundle create --key ima.key.pem --cert ima.crt.pem --out bundles/ hello_2.10-3_amd64.deb
-                  signet bundle create --key ima.key.pem --cert ima.crt.pem --jobs 8 --out bundles/ pool/**/*.deb
+                  signet bundle create --key ima.key.pem --cert ima.crt.pem \\
+                      --out bundles/ hello_2.10-3_amd64.deb
+                  signet bundle create --key ima.key.pem --cert ima.crt.pem \\
+                      --jobs 8 --out bundles/ pool/main/*/*/*.deb
                 """)
 
         @OptionGroup var signing: SigningKeyOptions
@@ -189,8 +191,11 @@ extension BundleCommand {
                 REPO/signet), makes the bundles that are missing or stale, and writes:
 
                   REPO/signet/bundles/<pkg>_<ver>_<arch>.json + .json.sig
-                  REPO/signet/index.json + .json.sig   (package, version, arch, .deb path,
-                                                        .deb SHA-256 and size, bundle path and SHA-256)
+                  REPO/signet/index.json + .json.sig
+
+                The index lists, per .deb: package, version, architecture, the .deb's path, \
+                SHA-256 and size, and the bundle's path and SHA-256. An epoch's ':' is written \
+                '%3a' in file names, as apt does.
 
                 Incremental: a .deb the current index (signed by this certificate) lists with the \
                 same SHA-256, whose bundle file is intact, is not read again; --rebuild makes \
@@ -202,7 +207,7 @@ extension BundleCommand {
 
                 Examples:
                   signet bundle repo /srv/apt --key ima.key.pem --cert ima.crt.pem
-                  signet bundle repo /srv/apt --key ima.key.pem --cert ima.crt.pem --rebuild --json
+                  signet bundle repo /srv/apt --key ima.key.pem --cert ima.crt.pem --json
                 """)
 
         @Argument(help: ArgumentHelp("The apt repository's root directory.", valueName: "repo")) var repo: String
@@ -277,9 +282,11 @@ extension BundleCommand {
                 unreadable or malformed input.
 
                 Examples:
-                  signet bundle verify --cert ima.crt.pem bundles/hello_2.10-3_amd64.json --deb hello_2.10-3_amd64.deb
+                  signet bundle verify --cert ima.crt.pem bundles/hello_2.10-3_amd64.json \\
+                      --deb hello_2.10-3_amd64.deb
                   signet bundle verify --ca ca.crt.pem /srv/apt
-                  signet bundle verify --ca ca.crt.pem /srv/apt --deb /var/cache/apt/archives/hello_2.10-3_amd64.deb
+                  signet bundle verify --ca ca.crt.pem /srv/apt \\
+                      --deb /var/cache/apt/archives/hello_2.10-3_amd64.deb
                 """)
 
         @Argument(help: ArgumentHelp("A bundle (.json) or an apt repository directory.", valueName: "bundle|repo")) var target: String
