@@ -156,8 +156,7 @@ struct MemberRouter<Handler: DebContentHandler>: ArSink {
     private mutating func startStream(_ format: CompressionFormat, member m: ArMember, maxOutput: Int64) throws(DebianPackageError) {
         var options = decompression
         options.maxOutput = maxOutput
-        // Threads pay off only for a big data member.
-        if m.size < 8 << 20 { options.threads = 1 }
+        if m.size < options.threadsMinimumInput { options.threads = 1 }
         do { decompressor = try Decompressor(format, options: options) } catch {
             throw .decompression(error, member: m.name, memberOffset: m.dataOffset)
         }

@@ -98,6 +98,7 @@ final class DebArchiveReaderTests: TempDirTestCase {
         XCTAssertGreaterThan(Int(totals[2]) ?? 0, 2, "expected several xz blocks: \(robot)")
         var options = DecompressionOptions()
         options.threads = 2
+        options.threadsMinimumInput = 0
         let single = try readDeb(ar.bytes).1.digests
         let threaded = try readDeb(ar.bytes, chunk: 10_000, decompression: options).1.digests
         XCTAssertEqual(single, threaded)
