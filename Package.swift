@@ -13,9 +13,11 @@ let package = Package(
         .library(name: "DebianPackage", targets: ["DebianPackage"]),
         .library(name: "PackageBundles", targets: ["PackageBundles"]),
         .library(name: "Signing", targets: ["Signing"]),
+        .library(name: "Provenance", targets: ["Provenance"]),
         .library(name: "Keyring", targets: ["Keyring"]),
         .library(name: "Policy", targets: ["Policy"]),
         .library(name: "TPM", targets: ["TPM"]),
+        .library(name: "TPMDevice", targets: ["TPMDevice"]),
         .library(name: "TCGEventLog", targets: ["TCGEventLog"]),
         .library(name: "BootReference", targets: ["BootReference"]),
         .library(name: "Attestation", targets: ["Attestation"]),
@@ -67,35 +69,46 @@ let package = Package(
         .target(name: "DebianPackage", dependencies: ["Decompression"]),
         // Signature bundles for .debs and apt repositories: build (streaming, parallel), sign, verify, index.
         .target(name: "PackageBundles",
-                dependencies: ["DebianPackage", "Decompression", "Signing", "SignetCrypto", "IMAFormat", "StrictJSON"],
+                dependencies: ["DebianPackage", "Decompression", "Signing", "Provenance", "SignetCrypto", "IMAFormat", "StrictJSON"],
                 exclude: ["README.md"]),
         // The kernel keyrings IMA/EVM verify with (libkeyutils).
         .target(name: "Keyring", dependencies: ["CKeyutils", "SignetCrypto", "IMAFormat"]),
         // IMA policies on a real system: load into securityfs, dry-run over an image.
-        .target(name: "Policy", dependencies: ["IMAFormat", "Signing", "SignetCrypto"]),
+        .target(name: "Policy", dependencies: ["IMAFormat", "Signing", "SignetCrypto", "Provenance"]),
         // The TCG PC Client firmware event log (binary_bios_measurements): parse, typed contents, replay. No I/O.
         .target(name: "TCGEventLog", dependencies: ["IMAFormat"]),
         // Measured boot: Authenticode digests of EFI images, the boot reference (allowed chains, command-line and
         // Secure Boot rules) and the boot judge over a TCG event log. Pure: hashing comes in through a protocol.
-        .target(name: "BootReference", dependencies: ["TCGEventLog", "IMAFormat"]),
-        // TPM 2.0: tpm2-tss ESAPI wrapper and TPM structure parsing.
-        .target(name: "TPM", dependencies: ["CTSS2", "SignetCrypto", "IMAFormat"]),
-        // Attestation: evidence, reference values, per-entry judgement, the verifier engine, Keylime interop.
-        .target(name: "Attestation", dependencies: ["IMAFormat", "SignetCrypto", "Signing", "TPM", "StrictJSON"], exclude: ["README.md"]),
-        // Tree walk, parallel hash+sign pipeline, xattrs, provenance manifest, appraisal.
-        .target(name: "Signing", dependencies: ["SignetCrypto", "IMAFormat", "CLinux", "StrictJSON"]),
+        .target(name: "BootReference", dependencies: ["TCGEventLog", "IMAFormat", "StrictJSON"]),
+        // TPM 2.0 structures (pure parsing and marshaling), quote verification and MakeCredential: what a verifier needs.
+        .target(name: "TPM", dependencies: ["SignetCrypto", "IMAFormat"]),
+        // The TPM device through tpm2-tss ESAPI (create keys, quote, activate a credential, read NV): node side
+        // only, so the verifier does not link tpm2-tss.
+        .target(name: "TPMDevice", dependencies: ["TPM", "CTSS2", "SignetCrypto", "IMAFormat"]),
+        // Attestation: evidence, reference values (boot reference included), per-entry judgement, the verifier engine
+        // (boot judged first), Keylime interop.
+        .target(name: "Attestation", dependencies: ["IMAFormat", "SignetCrypto", "Provenance", "TPM", "StrictJSON", "TCGEventLog", "BootReference"],
+                exclude: ["README.md"]),
+        // Tree walk, parallel hash+sign pipeline, xattrs on the file descriptor, appraisal, apply.
+        .target(name: "Signing", dependencies: ["SignetCrypto", "IMAFormat", "CLinux", "StrictJSON", "Provenance"]),
+        // What was signed, by which key, from which build: image paths, the provenance manifest and its
+        // signature, the trusted signing certificates. Pure (no file system walk, no xattrs): the verifier's too.
+        .target(name: "Provenance", dependencies: ["SignetCrypto", "IMAFormat", "StrictJSON"]),
         // One SQL API over SQLite (embedded, default) and PostgreSQL (libpq, fleets): pool, transactions, migrations.
         .target(name: "SQLStore", dependencies: ["CSQLite", "CPostgres"]),
         // Blocking HTTP(S) client over libcurl: the agent, the fleet CLI and webhooks.
         .target(name: "SignetHTTPClient", dependencies: ["CCurl"]),
         // The wire types of the verifier service's JSON API, shared by the service, agent and fleet CLI.
         .target(name: "VerifierAPI", dependencies: []),
+        // The client side of that API: the one API client (agent, fleet CLI, fleet benchmark) and the one place
+        // evidence is assembled from a quote.
+        .target(name: "VerifierConnection",
+                dependencies: ["VerifierAPI", "SignetHTTPClient", "Attestation", "TPM", "IMAFormat", "Provenance", "SignetCrypto"]),
         // The verifier service: enrolment, push-mode attestation rounds, references, fleet state, webhooks, metrics.
         .target(
             name: "VerifierService",
             dependencies: [
-                "Attestation", "TPM", "SignetCrypto", "Signing", "IMAFormat", "SQLStore", "SignetHTTPClient", "VerifierAPI",
-                "StrictJSON",
+                "Attestation", "TPM", "SignetCrypto", "IMAFormat", "SQLStore", "SignetHTTPClient", "VerifierAPI", "StrictJSON",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -107,22 +120,22 @@ let package = Package(
         .target(
             name: "SignetCLI",
             dependencies: [
-                "SignetCrypto", "IMAFormat", "Signing", "Attestation", "SignetHTTPClient", "VerifierAPI",
+                "SignetCrypto", "IMAFormat", "Provenance", "Attestation", "SignetHTTPClient", "VerifierAPI", "VerifierConnection",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         // The node and image-builder executable. Its `verifier` and `fleet` subcommands exec `signet-verifier`.
         .executableTarget(
             name: "signet",
             dependencies: [
-                "SignetCLI", "SignetCrypto", "IMAFormat", "Signing", "Keyring", "Policy", "TPM", "Attestation",
-                "SignetHTTPClient", "VerifierAPI", "TCGEventLog", "BootReference", "PackageBundles", "DebianPackage",
+                "SignetCLI", "SignetCrypto", "IMAFormat", "Signing", "Provenance", "Keyring", "Policy", "TPM", "TPMDevice", "Attestation",
+                "SignetHTTPClient", "VerifierAPI", "VerifierConnection", "TCGEventLog", "BootReference", "PackageBundles", "DebianPackage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         // The verifier service and the fleet CLI: links SQLite, libpq, SwiftNIO and Hummingbird.
         .executableTarget(
             name: "signet-verifier",
             dependencies: [
-                "SignetCLI", "SignetCrypto", "Attestation", "SQLStore", "VerifierAPI", "VerifierService",
+                "SignetCLI", "SignetCrypto", "Attestation", "SQLStore", "VerifierAPI", "VerifierConnection", "VerifierService",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/signet-verifier"),
@@ -131,7 +144,7 @@ let package = Package(
         // drives incremental attestation rounds against a running verifier, printing throughput and latency.
         .executableTarget(
             name: "signet-fleet-bench",
-            dependencies: ["TPM", "Attestation", "IMAFormat", "SignetCrypto", "SignetHTTPClient", "VerifierAPI"],
+            dependencies: ["TPM", "TPMDevice", "Attestation", "IMAFormat", "SignetCrypto", "SignetHTTPClient", "VerifierAPI", "VerifierConnection"],
             path: "Sources/signet-fleet-bench"),
 
         // Shared by the test targets: temp dirs, key fixtures, running binaries, xattrs.
@@ -143,8 +156,8 @@ let package = Package(
         .testTarget(
             name: "VerifierServiceTests",
             dependencies: [
-                "VerifierService", "VerifierAPI", "SQLStore", "SignetHTTPClient", "Attestation", "TPM", "SignetCrypto",
-                "IMAFormat", "Signing", "SignetTestSupport", "signet", "signet-verifier",
+                "VerifierService", "VerifierAPI", "SQLStore", "SignetHTTPClient", "Attestation", "TPM", "TPMDevice", "SignetCrypto",
+                "IMAFormat", "Signing", "Provenance", "SignetTestSupport", "signet", "signet-verifier", "TCGEventLog", "BootReference",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]),
         .testTarget(name: "StrictJSONTests", dependencies: ["StrictJSON"]),
@@ -152,24 +165,26 @@ let package = Package(
         .testTarget(name: "DebianPackageTests", dependencies: ["DebianPackage", "Decompression", "SignetCrypto", "IMAFormat", "SignetTestSupport"]),
         // Signature bundles: evmctl agrees with every signature, verification refusals, repositories, the CLI.
         .testTarget(name: "PackageBundlesTests",
-                    dependencies: ["PackageBundles", "DebianPackage", "Signing", "SignetCrypto", "IMAFormat", "SignetTestSupport",
+                    dependencies: ["PackageBundles", "DebianPackage", "Signing", "Provenance", "SignetCrypto", "IMAFormat", "SignetTestSupport",
                                    "signet"]),
         .testTarget(name: "IMAFormatTests", dependencies: ["IMAFormat", "SignetCrypto", "SignetTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "SignetCryptoTests", dependencies: ["SignetCrypto", "IMAFormat", "SignetTestSupport"]),
-        .testTarget(name: "SigningTests", dependencies: ["Signing", "SignetCrypto", "IMAFormat", "SignetTestSupport"]),
+        .testTarget(name: "SigningTests", dependencies: ["Signing", "Provenance", "SignetCrypto", "IMAFormat", "SignetTestSupport"]),
         .testTarget(name: "KeyringTests", dependencies: ["Keyring", "CKeyutils", "SignetCrypto", "SignetTestSupport"]),
         // Image safety: boot integration, kernel support for the certificates, the dry run's boot checks.
-        .testTarget(name: "PolicyTests", dependencies: ["Policy", "Signing", "SignetCrypto", "IMAFormat", "SignetTestSupport"]),
-        .testTarget(name: "AttestationTests", dependencies: ["Attestation", "IMAFormat", "SignetCrypto", "Signing", "TPM", "SignetTestSupport"]),
+        .testTarget(name: "PolicyTests", dependencies: ["Policy", "Signing", "Provenance", "SignetCrypto", "IMAFormat", "SignetTestSupport"]),
+        .testTarget(name: "AttestationTests", dependencies: ["Attestation", "IMAFormat", "SignetCrypto", "Signing", "Provenance", "TPM", "SignetTestSupport",
+                                                            "BootReference", "TCGEventLog"]),
         // TPM tests: the TPMTests target goes on the line below.
-        .testTarget(name: "TPMTests", dependencies: ["TPM", "SignetCrypto", "IMAFormat", "SignetTestSupport"]),
+        .testTarget(name: "TPMTests", dependencies: ["TPM", "TPMDevice", "SignetCrypto", "IMAFormat", "SignetTestSupport"]),
         .testTarget(name: "TCGEventLogTests", dependencies: ["TCGEventLog", "IMAFormat", "SignetCrypto", "SignetTestSupport"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "BootReferenceTests",
                     dependencies: ["BootReference", "TCGEventLog", "IMAFormat", "SignetCrypto", "SignetTestSupport"]),
         // Byte compatibility with evmctl (ima-evm-utils) and openssl, both ways.
-        .testTarget(name: "InteropTests", dependencies: ["Signing", "SignetCrypto", "IMAFormat", "SignetTestSupport", "SignetHTTPClient"]),
+        .testTarget(name: "InteropTests", dependencies: ["Signing", "Provenance", "SignetCrypto", "IMAFormat", "SignetTestSupport", "SignetHTTPClient"]),
         // The `signet` binary as users run it: exit codes, messages, JSON, SIGINT.
-        .testTarget(name: "CLITests", dependencies: ["SignetCrypto", "IMAFormat", "Signing", "SignetCLI", "SignetTestSupport", "signet", "signet-verifier"]),
+        .testTarget(name: "CLITests", dependencies: ["SignetCrypto", "IMAFormat", "Signing", "Provenance", "SignetCLI", "SignetTestSupport", "signet", "signet-verifier",
+                                                    "TCGEventLog", "BootReference", "VerifierConnection"]),
     ]
 )

@@ -60,7 +60,10 @@ public enum BootFailureCode: String, Sendable, Hashable, CaseIterable, Codable {
 
 /// One reason a boot was rejected: the event (index, byte offset, PCR,
 /// type) when one is to blame, what it measured and what was expected.
-public struct BootFailure: Sendable, Hashable, CustomStringConvertible {
+///
+/// Encodable as the verdicts' JSON shows it: `code`, `event_index`, `offset`, `pcr`,
+/// `event_type`, `measured`, `expected`, `reason` (absent keys: not known).
+public struct BootFailure: Sendable, Hashable, CustomStringConvertible, Encodable {
     public let code: BootFailureCode
     /// 0-based index of the event in the log (the Spec ID event is 0).
     public let eventIndex: Int?
@@ -92,6 +95,11 @@ public struct BootFailure: Sendable, Hashable, CustomStringConvertible {
     init(_ code: BootFailureCode, event: TCGEvent, measured: String?, expected: String?, reason: String) {
         self.init(code: code, eventIndex: event.index, offset: event.offset, pcr: event.pcrIndex,
                   eventType: event.eventType.description, measured: measured, expected: expected, reason: reason)
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case code, offset, pcr, measured, expected, reason
+        case eventIndex = "event_index", eventType = "event_type"
     }
 
     public var description: String {

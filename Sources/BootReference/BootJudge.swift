@@ -10,7 +10,8 @@ import TCGEventLog
 ///   applications and actions, PCR 5 GPT and actions, PCR 7 authorities.
 /// - 4: EV_EFI_BOOT_SERVICES_APPLICATION, the images actually run (shim,
 ///   grub, the kernel's EFI stub, whoever measured them), by Authenticode
-///   SHA-256; they must be one allowed chain's applications, in order.
+///   SHA-256; they must be one allowed chain's applications, in order (an image
+///   measured again right after itself counts once: Debian's grub has shim verify the kernel twice).
 /// - 7: the SecureBoot, PK, KEK, db, dbx variables and the authority events.
 /// - 8: grub's `kernel_cmdline:` lines, split the way the kernel splits them.
 /// - 9: grub's file events and the EFI stub's initrd/LoadOptions tags, judged by digest.
@@ -320,8 +321,16 @@ struct Judgement {
 
     // MARK: Chains
 
+    /// The PCR 4 applications as images run: one measured again right after itself is one image.
+    /// Debian's grub asks shim to verify the kernel twice (its shim_lock verifier when it reads the
+    /// file, then linuxefi before it starts it) and shim measures it each time.
+    var imagesRun: [(event: TCGEvent, digest: BootDigest)] {
+        applications.enumerated().filter { i, a in i == 0 || applications[i - 1].digest != a.digest }.map(\.element)
+    }
+
     mutating func judgeChains() {
         let chains = reference.chains
+        let applications = imagesRun
         let measured = applications.map(\.digest)
         let exact = chains.filter { $0.applications.map(\.sha256) == measured }
         if !exact.isEmpty {
@@ -375,7 +384,8 @@ struct Judgement {
 
     /// Positions where the chain's applications equal the measured ones (ties: the first chain).
     func score(_ chain: BootChain) -> Int {
-        zip(chain.applications, applications).filter { $0.0.sha256 == $0.1.digest }.count * 2
+        let applications = imagesRun
+        return zip(chain.applications, applications).filter { $0.0.sha256 == $0.1.digest }.count * 2
             - abs(chain.applications.count - applications.count)
     }
 

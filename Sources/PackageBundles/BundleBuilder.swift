@@ -5,6 +5,7 @@ import DebianPackage
 import Decompression
 import IMAFormat
 import SignetCrypto
+import Provenance
 import Signing
 
 /// A bundle made for one .deb: the document, its bytes and its detached signature, ready to write.

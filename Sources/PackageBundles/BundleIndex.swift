@@ -1,5 +1,6 @@
 import DebianPackage
 import IMAFormat
+import Provenance
 import Signing
 
 /// The signed list of every bundle of an apt repository: for each .deb (its path in the

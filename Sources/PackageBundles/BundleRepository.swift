@@ -4,6 +4,7 @@ import Glibc
 import DebianPackage
 import IMAFormat
 import SignetCrypto
+import Provenance
 import Signing
 
 /// Signature bundles inside an apt repository directory, so they travel with the repository

@@ -1,6 +1,7 @@
 import DebianPackage
 import IMAFormat
 import SignetCrypto
+import Provenance
 import Signing
 
 /// A bundle whose signer is trusted and whose every signature verified.

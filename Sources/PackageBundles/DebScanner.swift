@@ -5,6 +5,7 @@ import DebianPackage
 import Decompression
 import IMAFormat
 import SignetCrypto
+import Provenance
 import Signing
 
 /// What a .deb installs, with the digest of every regular file: read in one pass over the file

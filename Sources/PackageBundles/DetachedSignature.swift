@@ -1,4 +1,5 @@
 import SignetCrypto
+import Provenance
 import Signing
 
 /// The detached signature of a bundle or index file: a plain signature over SHA-256 of the

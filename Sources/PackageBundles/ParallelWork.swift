@@ -1,4 +1,5 @@
 import Dispatch
+import Provenance
 import Signing
 import Synchronization
 

@@ -6,6 +6,7 @@ import Foundation
 import DebianPackage
 import IMAFormat
 import SignetCrypto
+import Provenance
 import Signing
 
 /// The IMA signature of every regular file one .deb installs, made at publish time, so a node can

@@ -1,5 +1,6 @@
 import IMAFormat
 import SignetCrypto
+import Provenance
 import Signing
 
 /// The checks that decide whether an image boots under its policy, beyond

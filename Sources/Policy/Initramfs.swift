@@ -20,7 +20,7 @@ public enum Initramfs {
             return .unavailable("lsinitramfs is not installed on this machine (package initramfs-tools-core)")
         }
         do {
-            let r = try Subprocess.run([tool, hostPath])
+            let r = try Subprocess.run([tool, hostPath], environment: Subprocess.hostEnvironment)
             guard r.status == 0 else {
                 return .unavailable("lsinitramfs failed (exit \(r.status)): \(lastLines(r.output, 3))")
             }

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import IMAFormat
 import SignetCrypto
+import Provenance
 import Signing
 
 /// Walks an image as the kernel would appraise it under a policy, and lists

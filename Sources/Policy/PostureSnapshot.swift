@@ -43,7 +43,7 @@ public enum PosturePaths {
     public static let kernelPolicy = "sys/kernel/security/ima/policy"
     public static let evm = "sys/kernel/security/evm"
     public static let sigEnforce = "sys/module/module/parameters/sig_enforce"
-    public static let secureBoot = "sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-e98c0ccf0e46"
+    public static let secureBoot = "sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c"
     public static let configuredPolicy = "etc/ima/ima-policy"
     /// `/boot/config-<release>`.
     public static func kernelConfig(release: String) -> String { "boot/config-\(release)" }

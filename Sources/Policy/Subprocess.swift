@@ -25,10 +25,7 @@ enum Subprocess {
         posix_spawn_file_actions_adddup2(&actions, fds[1], 1)
         posix_spawn_file_actions_adddup2(&actions, fds[1], 2)
 
-        let env = environment ?? [
-            "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-            "LC_ALL=C", "HOME=/root", "TMPDIR=/tmp",
-        ]
+        let env = environment ?? defaultEnvironment
         var cArgs = argv.map { strdup($0) } + [nil]
         var cEnv = env.map { strdup($0) } + [nil]
         defer {
@@ -66,6 +63,19 @@ enum Subprocess {
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
         let exit: Int32 = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
         return Result(status: exit, output: String(decoding: output, as: UTF8.self))
+    }
+
+    /// What a program runs with unless told otherwise (also in an image's chroot: nothing of the host's).
+    static let defaultEnvironment = [
+        "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        "LC_ALL=C", "HOME=/root", "TMPDIR=/tmp",
+    ]
+
+    /// For a program run on this machine (not in a chroot): the default with this process's
+    /// TMPDIR, when set, so that its temporary files go where the caller wants them.
+    static var hostEnvironment: [String] {
+        guard let tmp = getenv("TMPDIR").map({ String(cString: $0) }), !tmp.isEmpty else { return defaultEnvironment }
+        return defaultEnvironment.map { $0.hasPrefix("TMPDIR=") ? "TMPDIR=\(tmp)" : $0 }
     }
 
     /// A program on the host's PATH (or the usual sbin directories), or nil.

@@ -3,7 +3,7 @@ import Glibc
 #endif
 import ArgumentParser
 import SignetCrypto
-import Signing
+import Provenance
 import IMAFormat
 
 /// Writes to stdout/stderr by file descriptor (the C `stderr` global is not

@@ -12,6 +12,8 @@ package struct ReferenceOptions: ParsableArguments {
     package var manifests: [String] = []
     @Option(name: .customLong("keylime-policy"), help: ArgumentHelp("A Keylime runtime policy (JSON) to judge by as well.", valueName: "file"))
     package var keylimePolicies: [String] = []
+    @Option(name: .customLong("boot-reference"), help: ArgumentHelp("A boot reference ('signet boot-reference create'): the measured boot is judged first, from the evidence's firmware event log (repeatable: the chains of all are allowed, their rules must agree).", valueName: "file"))
+    package var bootReferences: [String] = []
     @Option(name: .customLong("exclude"), help: ArgumentHelp("Paths not judged, glob (repeatable).", valueName: "glob"))
     package var excludes: [String] = []
     @Flag(help: "Accept SHA-1 file digests and signatures (off: SHA-1 is refused).") package var allowSHA1 = false
@@ -29,6 +31,7 @@ package struct ReferenceOptions: ParsableArguments {
             sources.manifests.append(.init(name: path, data: bytes, signature: signature))
         }
         sources.keylimePolicies = try keylimePolicies.map { ($0, try FileBytes.read($0, limit: 1 << 30)) }
+        sources.bootReferences = try bootReferences.map { ($0, try FileBytes.read($0, limit: 16 << 20)) }
         return sources
     }
 

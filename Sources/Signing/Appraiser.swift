@@ -1,4 +1,5 @@
 import IMAFormat
+import Provenance
 import SignetCrypto
 
 /// The verdict for one file, in the words the kernel's appraisal would use.

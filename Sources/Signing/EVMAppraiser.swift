@@ -1,4 +1,5 @@
 import IMAFormat
+import Provenance
 import SignetCrypto
 
 /// The verdict on one file's security.evm, in the terms of the kernel's EVM check.

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import CLinux
 import IMAFormat
+import Provenance
 import SignetCrypto
 
 /// How portable EVM signatures (security.evm, type 0x05) are computed: the

@@ -1,4 +1,5 @@
 import IMAFormat
+import Provenance
 import SignetCrypto
 
 /// Why one file could not be signed or appraised. Each case says what the

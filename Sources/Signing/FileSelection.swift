@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Provenance
 
 /// Which files of a tree to sign or appraise.
 public struct FileSelection: Sendable {

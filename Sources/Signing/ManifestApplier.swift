@@ -1,4 +1,5 @@
 import IMAFormat
+import Provenance
 import SignetCrypto
 
 /// Sets the signatures a detached manifest holds onto a tree, after checking

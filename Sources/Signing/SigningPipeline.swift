@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import IMAFormat
+import Provenance
 import SignetCrypto
 import Synchronization
 

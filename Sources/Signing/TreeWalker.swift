@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Provenance
 import SignetCrypto
 
 /// One regular file (an inode) found by the walk, with every path that names it.

@@ -148,16 +148,29 @@ public struct ReferenceUpload: Codable, Sendable {
     public var manifests: [SignedManifest]
     /// Keylime runtime policies (JSON), base64.
     public var keylimePolicies: [String]
+    /// Boot references (`signet boot-reference create`, JSON), base64: the measured boot is judged
+    /// first; several allow the chains of all (a kernel rollout). Absent in documents stored before.
+    public var bootReferences: [String]
     /// Paths not judged (globs).
     public var excludes: [String]
     public var allowSHA1: Bool
 
-    public init(certificates: [String], manifests: [SignedManifest], keylimePolicies: [String] = [], excludes: [String] = [], allowSHA1: Bool = false) {
+    public init(certificates: [String], manifests: [SignedManifest], keylimePolicies: [String] = [], bootReferences: [String] = [],
+                excludes: [String] = [], allowSHA1: Bool = false) {
         self.certificates = certificates; self.manifests = manifests; self.keylimePolicies = keylimePolicies
-        self.excludes = excludes; self.allowSHA1 = allowSHA1
+        self.bootReferences = bootReferences; self.excludes = excludes; self.allowSHA1 = allowSHA1
     }
     enum CodingKeys: String, CodingKey {
-        case certificates, manifests, keylimePolicies = "keylime_policies", excludes, allowSHA1 = "allow_sha1"
+        case certificates, manifests, keylimePolicies = "keylime_policies", bootReferences = "boot_references", excludes, allowSHA1 = "allow_sha1"
+    }
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        certificates = try c.decode([String].self, forKey: .certificates)
+        manifests = try c.decode([SignedManifest].self, forKey: .manifests)
+        keylimePolicies = try c.decode([String].self, forKey: .keylimePolicies)
+        bootReferences = try c.decodeIfPresent([String].self, forKey: .bootReferences) ?? []
+        excludes = try c.decode([String].self, forKey: .excludes)
+        allowSHA1 = try c.decode(Bool.self, forKey: .allowSHA1)
     }
 }
 
@@ -243,6 +256,10 @@ public struct APIError: Codable, Sendable, Error, CustomStringConvertible {
 
 /// The webhook payload sent when a node's status changes.
 public struct NodeStatusEvent: Codable, Sendable {
+    /// Unique per event, the same in every retry and at every endpoint (also sent as the
+    /// `Signet-Event-Id` header; here it is covered by the signature): receivers drop an id they
+    /// have seen. Set when the event is queued.
+    public var eventID: String?
     public var event: String
     public var nodeID: String
     public var group: String
@@ -256,7 +273,7 @@ public struct NodeStatusEvent: Codable, Sendable {
         self.status = status; self.at = at; self.round = round; self.firstFailure = firstFailure
     }
     enum CodingKeys: String, CodingKey {
-        case event, nodeID = "node_id", group, previousStatus = "previous_status", status, at, round, firstFailure = "first_failure"
+        case eventID = "event_id", event, nodeID = "node_id", group, previousStatus = "previous_status", status, at, round, firstFailure = "first_failure"
     }
 }
 

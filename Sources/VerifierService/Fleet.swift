@@ -4,7 +4,6 @@ import FoundationEssentials
 import Foundation
 #endif
 import SQLStore
-import SignetHTTPClient
 import VerifierAPI
 
 extension VerifierCore {
@@ -47,7 +46,7 @@ extension VerifierCore {
     /// Records `stale` for nodes silent past the threshold (one webhook event each). Several
     /// verifiers may sweep at once: the conditional UPDATE lets exactly one record each change.
     /// Also drops expired nonces and enrolment challenges, verdicts past the retention (never a node's newest), and
-    /// webhook deliveries finished a week ago.
+    /// webhook deliveries of events a week old.
     @discardableResult
     public func sweepStale() throws -> Int {
         let at = now()
@@ -74,72 +73,9 @@ extension VerifierCore {
                     AND round < (SELECT n.round FROM nodes n WHERE n.id = attestations.node_id)
                     """, [.integer(at - configuration.historyRetentionMs)])
             }
-            try c.query("DELETE FROM webhook_deliveries WHERE (delivered_at IS NOT NULL OR failed_at IS NOT NULL) AND created_at < $1",
-                        [.integer(at - 7 * 86_400_000)])
+            // Delivered or given up on long ago, or queued for an endpoint no verifier sends to any more.
+            try c.query("DELETE FROM webhook_deliveries WHERE created_at < $1", [.integer(at - 7 * 86_400_000)])
             return marked
         }
-    }
-
-    // MARK: Webhooks (an outbox in the database: an event is stored with the change that caused it)
-
-    func enqueueStatusEvent(_ event: NodeStatusEvent, on c: any SQLConnection) throws {
-        guard !configuration.webhooks.isEmpty else { return }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        let payload = Array(try encoder.encode(event))
-        for url in configuration.webhooks {
-            try c.query("""
-                INSERT INTO webhook_deliveries (url, payload, created_at, attempts, next_attempt_at) VALUES ($1, $2, $3, 0, $3)
-                """, [.text(url), .blob(payload), .integer(event.at)])
-        }
-    }
-
-    /// Delivers due webhook events: each is claimed for a minute (FOR UPDATE SKIP LOCKED on
-    /// PostgreSQL, so several verifiers share the queue without sending twice), POSTed, and
-    /// marked delivered on a 2xx; otherwise retried with exponential backoff (1 s, 2 s, 4 s, …)
-    /// until `webhookMaxAttempts`. Returns how many were delivered.
-    @discardableResult
-    public func deliverWebhooks(using client: HTTPClient, limit: Int = 20) throws -> Int {
-        let at = now()
-        let lock = database.dialect == .postgres ? " FOR UPDATE SKIP LOCKED" : ""
-        let due: [(id: Int64, url: String, payload: [UInt8], attempts: Int64)] = try transaction { c in
-            let rows = try c.query("""
-                SELECT id, url, payload, attempts FROM webhook_deliveries
-                WHERE delivered_at IS NULL AND failed_at IS NULL AND next_attempt_at <= $1
-                ORDER BY id LIMIT \(limit)\(lock)
-                """, [.integer(at)])
-            let claimed = try rows.map { (try $0.integer("id"), try $0.text("url"), try $0.blob("payload"), try $0.integer("attempts")) }
-            for d in claimed {
-                try c.query("UPDATE webhook_deliveries SET next_attempt_at = $2 WHERE id = $1", [.integer(d.0), .integer(at + 60_000)])
-            }
-            return claimed
-        }
-        var delivered = 0
-        for d in due {
-            var failure: String?
-            do {
-                let response = try client.request("POST", d.url, headers: ["Content-Type": "application/json"], body: d.payload)
-                if !(200..<300).contains(response.status) { failure = "HTTP \(response.status)" }
-            } catch {
-                failure = "\(error)"
-            }
-            let attempts = d.attempts + 1
-            try transaction { c in
-                if let failure {
-                    let giveUp = attempts >= Int64(configuration.webhookMaxAttempts)
-                    let backoff = Int64(1000) << min(attempts - 1, 16)
-                    try c.query("""
-                        UPDATE webhook_deliveries SET attempts = $2, last_error = $3, next_attempt_at = $4, failed_at = $5 WHERE id = $1
-                        """, [.integer(d.id), .integer(attempts), .text(String(failure.prefix(500))), .integer(now() + backoff),
-                              giveUp ? .integer(now()) : .null])
-                } else {
-                    try c.query("UPDATE webhook_deliveries SET attempts = $2, delivered_at = $3 WHERE id = $1",
-                                [.integer(d.id), .integer(attempts), .integer(now())])
-                }
-            }
-            if failure == nil { delivered += 1 }
-            metrics.recordWebhook(delivered: failure == nil)
-        }
-        return delivered
     }
 }

@@ -62,6 +62,9 @@ final class ReferenceCache: Sendable {
         for (i, p) in upload.keylimePolicies.enumerated() {
             sources.keylimePolicies.append(("keylime_policies[\(i)]", try Base64.field(p, "keylime_policies[\(i)]", limit: 256 << 20)))
         }
+        for (i, b) in upload.bootReferences.enumerated() {
+            sources.bootReferences.append(("boot_references[\(i)]", try Base64.field(b, "boot_references[\(i)]", limit: 16 << 20)))
+        }
         return sources
     }
 }

@@ -79,10 +79,7 @@ extension VerifierCore {
         let durationUs = Int64((monotonicNanos() - started) / 1000)
         let next = result.state.map { ($0.nextEntry, $0.nextOffset) } ?? previous.map { ($0.nextEntry, $0.nextOffset) } ?? (0, 0)
 
-        if configuration.faultDelayBeforeCommitMs > 0 {
-            var ts = timespec(tv_sec: configuration.faultDelayBeforeCommitMs / 1000, tv_nsec: (configuration.faultDelayBeforeCommitMs % 1000) * 1_000_000)
-            nanosleep(&ts, nil)
-        }
+        configuration.beforeCommitForTesting?()
 
         // 3. Store verdict and state, only if no other round for this node committed meanwhile.
         let round: Int64 = try transaction { c in

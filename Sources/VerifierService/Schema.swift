@@ -82,5 +82,12 @@ enum Schema {
             );
             CREATE INDEX webhook_due ON webhook_deliveries (next_attempt_at)
             """),
+        // Webhook deliveries name their event (the Signet-Event-Id receivers deduplicate on) and
+        // node (a node's events reach an endpoint in order). Rows queued before have neither.
+        Migration(version: 2, name: "webhook-event-id", sql: """
+            ALTER TABLE webhook_deliveries ADD COLUMN event_id TEXT;
+            ALTER TABLE webhook_deliveries ADD COLUMN node_id TEXT;
+            CREATE INDEX webhook_pending ON webhook_deliveries (url, node_id, id)
+            """),
     ]
 }

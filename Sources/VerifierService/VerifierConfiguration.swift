@@ -22,9 +22,21 @@ public struct VerifierConfiguration: Sendable {
     /// A node with no attestation for this long is `stale` (ms).
     public var staleAfterMs: Int64 = 120_000
     /// Webhook endpoints told about every status change.
-    public var webhooks: [String] = []
+    public var webhooks: [Webhook] = []
     /// Give up on a webhook delivery after this many attempts.
     public var webhookMaxAttempts: Int = 8
+    /// Webhook deliveries in flight at once, all endpoints together (each on a sender thread of
+    /// its own, never on a request worker).
+    public var webhookConcurrency: Int = 8
+    /// Webhook deliveries in flight at once to one endpoint, so a dead or slow endpoint holds at
+    /// most this many of the `webhookConcurrency` slots.
+    public var webhookConcurrencyPerEndpoint: Int = 2
+    /// How long one delivery may take, connect included (ms); a delivery is leased for longer
+    /// (`webhookLeaseMs`), so no other verifier sends it meanwhile.
+    public var webhookTimeoutMs: Int64 = 10_000
+    /// How long a claimed delivery is reserved for the verifier that claimed it (ms): a minute,
+    /// or the timeout and 30 s when that is longer.
+    public var webhookLeaseMs: Int64 { max(60_000, webhookTimeoutMs + 30_000) }
     /// Verdicts older than this are deleted by the sweeper (ms; 0 keeps them forever). A node's
     /// newest verdict is always kept.
     public var historyRetentionMs: Int64 = 90 * 86_400_000
@@ -45,13 +57,29 @@ public struct VerifierConfiguration: Sendable {
     /// Enrolment requests admitted per second from one client address (IPv6: one /64; 0: no limit).
     public var enrollmentRatePerClient: Double = 2
 
-    /// Fault injection for the crash tests: sleep this long between verifying a round and
-    /// storing it, so a test can kill the process mid-round. Zero in production.
-    public var faultDelayBeforeCommitMs: Int = 0
+    /// A test's hook, run between verifying a round and storing it (so a crash test can kill the
+    /// process mid-round). nil in production: only debug builds of signet-verifier set it, from
+    /// SIGNET_VERIFIER_FAULT_DELAY_BEFORE_COMMIT_MS.
+    public var beforeCommitForTesting: (@Sendable () -> Void)?
 
     public init(instanceID: String, enrollment: EnrollmentPolicy = .open, adminToken: [UInt8]? = nil) {
         self.instanceID = instanceID
         self.enrollment = enrollment
         self.adminTokenSHA256 = adminToken.map { Digester.hash($0, .sha256) }
+    }
+}
+
+/// A webhook endpoint: where status changes are POSTed, and the key that signs them.
+public struct Webhook: Sendable, Equatable {
+    /// An `http://` or `https://` URL.
+    public var url: String
+    /// The HMAC-SHA256 key of the `Signet-Signature` header (the secret file's text without
+    /// surrounding white space). nil sends deliveries unsigned: only when the operator asked so
+    /// (`--webhook-unsigned`).
+    public var secret: [UInt8]?
+
+    public init(url: String, secret: [UInt8]?) {
+        self.url = url
+        self.secret = secret
     }
 }

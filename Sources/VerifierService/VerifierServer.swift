@@ -10,13 +10,12 @@ import Logging
 import NIOCore
 import NIOPosix
 import NIOSSL
-import SignetHTTPClient
 import StrictJSON
 import VerifierAPI
 
 /// The verifier service over HTTP(S): routes, authentication headers, body limits, and the
 /// background sweeper and webhook sender. Database and verification work runs on a thread
-/// pool, never on the event loops.
+/// pool, never on the event loops; webhook deliveries on threads of their own (`WebhookSender`).
 public enum VerifierServer {
     public struct Options: Sendable {
         public var host = "127.0.0.1"
@@ -26,7 +25,8 @@ public enum VerifierServer {
         public var tlsKeyFile: String?
         /// Threads for database and verification work.
         public var workerThreads = 4
-        /// How often to sweep for stale nodes and send due webhooks (seconds).
+        /// How often to sweep for stale nodes and look for due webhooks (seconds; a finished
+        /// delivery also makes the sender look at once).
         public var backgroundInterval: Double = 1
         /// A client must send a request's head within this many seconds of connecting (or of
         /// the previous response), and the whole request within `requestTimeout` of its head.
@@ -54,7 +54,6 @@ public enum VerifierServer {
         }
         let pool = NIOThreadPool(numberOfThreads: max(1, options.workerThreads))
         pool.start()
-        
 
         var logger = Logger(label: "signet.verifier")
         logger.logLevel = .warning
@@ -68,17 +67,23 @@ public enum VerifierServer {
         let background = Task.detached {
             while !Task.isCancelled {
                 _ = try? await pool.runIfActive { try core.sweepStale() }
-                _ = try? await pool.runIfActive { try core.deliverWebhooks(using: HTTPClient(timeoutSeconds: 10)) }
                 try? await Task.sleep(nanoseconds: UInt64(options.backgroundInterval * 1e9))
             }
         }
-        do { try await app.runService() } catch {
+        let sender = WebhookSender(core: core, interval: options.backgroundInterval)
+        let webhooks = Task.detached { await sender.run() }
+        // Stops the background work: the deliveries in flight finish and record their outcome first.
+        func stopBackground() async {
             background.cancel()
+            webhooks.cancel()
+            await webhooks.value
             try? await pool.shutdownGracefully()
+        }
+        do { try await app.runService() } catch {
+            await stopBackground()
             throw error
         }
-        background.cancel()
-        try? await pool.shutdownGracefully()
+        await stopBackground()
     }
 
     /// What a request must pass, from its head alone, before its body is read.

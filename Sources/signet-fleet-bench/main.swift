@@ -37,7 +37,9 @@ import IMAFormat
 import SignetCrypto
 import SignetHTTPClient
 import TPM
+import TPMDevice
 import VerifierAPI
+import VerifierConnection
 
 struct BenchError: Error, CustomStringConvertible {
     let description: String
@@ -212,30 +214,14 @@ func extendLog(tcti: String, log path: String) throws {
 
 // MARK: - API calls
 
-final class API {
-    let base: String
-    let client = HTTPClient(timeoutSeconds: 120)
-    init(base: String) { self.base = base }
+/// The verifier's API client (VerifierConnection: the agent's and the fleet CLI's too), with the bench's timeout.
+func apiClient(_ base: String) -> VerifierClient { VerifierClient(base: base, http: HTTPClient(timeoutSeconds: 120)) }
 
-    func raw(_ method: String, _ path: String, token: String?, body: [UInt8]?) throws -> HTTPResponse {
-        var headers = ["Content-Type": "application/json"]
-        if let token { headers["Authorization"] = "Bearer " + token }
-        return try client.request(method, base + path, headers: headers, body: body)
-    }
-
-    func call<T: Decodable>(_ method: String, _ path: String, token: String?, body: [UInt8]?, as: T.Type = T.self) throws -> T {
-        let r = try raw(method, path, token: token, body: body)
-        guard r.status == 200 || r.status == 201 else {
-            throw BenchError("\(method) \(path): HTTP \(r.status): \(String(decoding: r.body.prefix(600), as: UTF8.self))")
-        }
-        do { return try JSONDecoder().decode(T.self, from: Data(r.body)) } catch {
-            throw BenchError("\(method) \(path): cannot decode \(T.self): \(error)")
-        }
-    }
-
-    func call<T: Decodable, B: Encodable>(_ method: String, _ path: String, token: String?, json: B, as: T.Type = T.self) throws -> T {
-        try call(method, path, token: token, body: Array(try JSONEncoder().encode(json)))
-    }
+/// An admin token file's bytes (base64url text, as `verifier serve` writes it).
+func adminToken(_ path: String) throws -> [UInt8] {
+    let text = try String(contentsOfFile: path, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+    guard let token = TokenEncoding.decode(text) else { throw BenchError("\(path): not a token") }
+    return token
 }
 
 func b64(_ bytes: [UInt8]) -> String { Data(bytes).base64EncodedString() }
@@ -257,8 +243,8 @@ func rfc3339Now() -> String {
 final class Node: @unchecked Sendable {
     let id: String
     let swtpm: Int
-    var ak: TPM.AttestationKey?
-    var token = ""
+    var ak: TPMDevice.AttestationKey?
+    var token: [UInt8] = []
     /// Evidence documents for the timed rounds, in order.
     var evidence: [[UInt8]] = []
     init(id: String, swtpm: Int) { self.id = id; self.swtpm = swtpm }
@@ -307,7 +293,7 @@ func parallel(_ n: Int, _ body: @escaping @Sendable (Int) throws -> Void) throws
 let bootIDPrefix = "fleet-bench-boot-"
 
 /// Quotes for `node` with a fresh nonce and returns the evidence with the log from `from` on.
-func makeEvidence(_ node: Node, _ tpm: TPMContext, _ log: SwtpmLog, from: LogPosition, api: API) throws -> [UInt8] {
+func makeEvidence(_ node: Node, _ tpm: TPMContext, _ log: SwtpmLog, from: LogPosition, api: VerifierClient) throws -> [UInt8] {
     let bootID = bootIDPrefix + String(node.swtpm)
     let challenge: NonceResponse = try api.call("POST", APIPath.nonce(node.id), token: node.token, json: NonceRequest(bootID: bootID))
     guard challenge.fromEntry == 0 || (challenge.fromEntry <= from.entryIndex) else {
@@ -316,13 +302,11 @@ func makeEvidence(_ node: Node, _ tpm: TPMContext, _ log: SwtpmLog, from: LogPos
     guard let nonce = Hex.decode(challenge.nonce) else { throw BenchError("bad nonce \(challenge.nonce)") }
     guard let ak = node.ak else { throw BenchError("\(node.id) has no AK") }
     let quote = try tpm.quote(with: ak, nonce: nonce, selection: .default)
-    let evidence = Evidence(
-        created: rfc3339Now(), nonce: nonce,
+    return EvidenceAssembly.evidence(
+        nonce: nonce, attest: quote.attest, signature: quote.signature, pcrs: quote.pcrs,
+        akPublicArea: ak.publicArea, akPEM: String(decoding: try ak.publicKey().spkiPEM, as: UTF8.self),
         node: .init(kernelRelease: "6.1.0-fleet-bench", bootID: bootID, hostname: node.id),
-        quote: .init(attest: quote.attest, signature: quote.signature), pcrs: quote.pcrs,
-        attestationKey: .init(publicArea: ak.publicArea, pem: String(decoding: try ak.publicKey().spkiPEM, as: UTF8.self)),
-        log: .init(data: Array(log.bytes[from.byteOffset...]), start: from))
-    return evidence.encoded()
+        log: log.bytes, from: from, bootEventLog: nil, created: rfc3339Now()).encoded()
 }
 
 func checkPassed(_ node: Node, _ response: HTTPResponse, round: Int) throws -> AttestationResponse {
@@ -353,7 +337,7 @@ func bootLogs(_ logs: [SwtpmLog], entries: Int) throws {
 func enrolAndAttest(_ nodesOf: [[Node]], _ logs: [SwtpmLog], base: String, keyType: TPMKeyType) throws {
     try parallel(logs.count) { k in
         let log = logs[k]
-        let api = API(base: base)
+        let api = apiClient(base)
         let tpm = try TPMContext(tcti: log.tcti)
         let ek = try tpm.endorsementKey(keyType)
         for node in nodesOf[k] {
@@ -367,7 +351,7 @@ func enrolAndAttest(_ nodesOf: [[Node]], _ logs: [SwtpmLog], base: String, keyTy
                 challenge: CredentialChallenge(credentialBlob: try unb64(challenge.credentialBlob), encryptedSecret: try unb64(challenge.encryptedSecret)))
             let _: EnrollmentResult = try api.call("POST", APIPath.activation(challenge.enrollmentID), token: nil,
                                                    json: ActivationRequest(credential: b64(credential)))
-            node.token = TokenEncoding.encode(credential)
+            node.token = credential
             let evidence = try makeEvidence(node, tpm, log, from: .start, api: api)
             let r = try checkPassed(node, try api.raw("POST", APIPath.attestations(node.id), token: node.token, body: evidence), round: 1)
             guard r.nextEntry == log.count, r.nextOffset == log.bytes.count else {
@@ -427,7 +411,7 @@ func rss(_ o: Options) throws {
     t0 = monotonicSeconds()
     try parallel(logs.count) { k in
         let log = logs[k]
-        let api = API(base: base)
+        let api = apiClient(base)
         let from = log.position
         try log.append(LogEntry.batch(swtpm: k, batch: 1, entries: entries))
         let tpm = try TPMContext(tcti: log.tcti)
@@ -438,8 +422,7 @@ func rss(_ o: Options) throws {
     }
     let attested = memoryKB(pid)
     say("[\(label)] round 2 (\(entries) new entries each) passed for all \(nodeCount) nodes in \(String(format: "%.1f", monotonicSeconds() - t0)) s; verifier RSS \(attested.rss) kB")
-    let fleet: FleetStatus = try API(base: base).call("GET", APIPath.fleet, token: try String(contentsOfFile: o.required("admin-token-file"), encoding: .utf8)
-        .trimmingCharacters(in: .whitespacesAndNewlines), body: nil)
+    let fleet: FleetStatus = try apiClient(base).call("GET", APIPath.fleet, token: try adminToken(o.required("admin-token-file")), body: nil)
     guard fleet.nodes.count == nodeCount, fleet.nodes.allSatisfy({ $0.status == "pass" && $0.round == 2 }) else {
         throw BenchError("/v1/fleet does not show all \(nodeCount) nodes passing at round 2")
     }
@@ -455,7 +438,7 @@ func rss(_ o: Options) throws {
 
 func run(_ o: Options) throws {
     let base = o.required("verifier")
-    let adminToken = try String(contentsOfFile: o.required("admin-token-file"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+    let adminToken = try adminToken(o.required("admin-token-file"))
     let tctis = o.all("tcti")
     guard !tctis.isEmpty else { fail("give at least one --tcti") }
     let nodeCount = o.int("nodes", 200)
@@ -479,7 +462,7 @@ func run(_ o: Options) throws {
     t0 = monotonicSeconds()
     try parallel(logs.count) { k in
         let log = logs[k]
-        let api = API(base: base)
+        let api = apiClient(base)
         for r in 1...rounds {
             let from = log.position
             try log.append(LogEntry.batch(swtpm: k, batch: r, entries: entries))
@@ -507,7 +490,7 @@ func run(_ o: Options) throws {
     let cpu0 = cpuSeconds()
     t0 = monotonicSeconds()
     try parallel(clients) { c in
-        let api = API(base: base)
+        let api = apiClient(base)
         var mine: [Double] = []
         mine.reserveCapacity(total / clients + 1)
         while true {
@@ -540,7 +523,7 @@ func run(_ o: Options) throws {
     func percentile(_ p: Double) -> Double { latencies[max(0, Int((p * Double(latencies.count)).rounded(.up)) - 1)] * 1000 }
 
     // The fleet view must agree: every node passed, at round R+1.
-    let fleet: FleetStatus = try API(base: base).call("GET", APIPath.fleet, token: adminToken, body: nil)
+    let fleet: FleetStatus = try apiClient(base).call("GET", APIPath.fleet, token: adminToken, body: nil)
     let mine = Dictionary(uniqueKeysWithValues: fleet.nodes.map { ($0.nodeID, $0) })
     for node in nodes {
         guard let s = mine[node.id] else { throw BenchError("/v1/fleet does not list \(node.id)") }

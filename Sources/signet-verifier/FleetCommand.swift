@@ -11,6 +11,7 @@ import Attestation
 import SignetCLI
 import SignetCrypto
 import VerifierAPI
+import VerifierConnection
 
 struct Fleet: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -81,6 +82,8 @@ extension Fleet {
             discussion: """
                 Exit 0: every node passed recently. Exit 1: some node failed, is stale, or never attested \
                 (each is named on stdout). Exit 2: the verifier could not be asked.
+
+                Example: signet-verifier fleet check --verifier https://verifier:8443 --ca ca.pem --admin-token-file admin.token --stale-after 5m
                 """)
         @OptionGroup var admin: AdminOptions
         @Option(help: ArgumentHelp("A node whose last attestation is older than this counts as stale.", valueName: "duration"))
@@ -111,8 +114,17 @@ extension Fleet {
     struct UploadReference: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "upload-reference",
-            abstract: "Upload certificates and signed manifests as the next reference version of a group.",
-            discussion: "Example: signet-verifier fleet upload-reference --verifier … --admin-token-file … --group web --cert ima.crt.pem --manifest m.jsonl")
+            abstract: "Upload certificates, signed manifests and boot references as the next reference version of a group.",
+            discussion: """
+                The group's nodes are judged by the newest version from their next round on. With \
+                --boot-reference, each round's measured boot is judged first (the agent sends the \
+                firmware event log); give the old and the new image's boot references together \
+                while a kernel update rolls out, then the new one alone.
+
+                Examples:
+                  signet-verifier fleet upload-reference --verifier … --admin-token-file … --group web --cert ima.crt.pem --manifest m.jsonl
+                  signet-verifier fleet upload-reference --verifier … --admin-token-file … --group web --cert ima.crt.pem --manifest m.jsonl --boot-reference boot-v1.json --boot-reference boot-v2.json
+                """)
         @OptionGroup var admin: AdminOptions
         @Option(help: ArgumentHelp("The node group.", valueName: "name")) var group = "default"
         @OptionGroup var reference: ReferenceOptions
@@ -125,6 +137,7 @@ extension Fleet {
                     certificates: sources.certificates.map { Base64Text.encode($0.pem) },
                     manifests: sources.manifests.map { .init(name: $0.name, data: Base64Text.encode($0.data), signature: Base64Text.encode($0.signature)) },
                     keylimePolicies: sources.keylimePolicies.map { Base64Text.encode($0.json) },
+                    bootReferences: sources.bootReferences.map { Base64Text.encode($0.json) },
                     excludes: sources.excludes, allowSHA1: sources.allowsSHA1)
                 let version: ReferenceVersion = try admin.connection.client().call("POST", APIPath.references(group), token: try admin.token(), json: upload)
                 Console.out("group \(version.group): reference v\(version.version) (sha256 \(version.sha256))")
@@ -133,7 +146,9 @@ extension Fleet {
     }
 
     struct Assign: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Move a node to a group (its next round is judged by that group's reference).")
+        static let configuration = CommandConfiguration(
+            abstract: "Move a node to a group (its next round is judged by that group's reference).",
+            discussion: "Example: signet-verifier fleet assign --verifier https://verifier:8443 --ca ca.pem --admin-token-file admin.token --node web-1 --group web")
         @OptionGroup var admin: AdminOptions
         @Option(help: ArgumentHelp("The node id.", valueName: "id")) var node: String
         @Option(help: ArgumentHelp("The group.", valueName: "name")) var group: String

@@ -5,8 +5,11 @@ import ArgumentParser
 import SignetCLI
 import IMAFormat
 import SignetCrypto
+import Provenance
 import Signing
 import TPM
+import TPMDevice
+import VerifierConnection
 import Attestation
 
 struct Agent: ParsableCommand {
@@ -91,7 +94,9 @@ extension Agent {
                 Writes a signet-evidence JSON document (format in Sources/Attestation/README.md): \
                 the TPM quote over the PCR selection (default sha256:0-10) with the verifier's \
                 nonce, the PCR values, the AK public area, the IMA measurement log (whole, or from \
-                --from-entry on, for incremental rounds) and the node's kernel release and boot id.
+                --from-entry on, for incremental rounds), the firmware's TCG event log when the \
+                node has one (for the verifier's boot judgement) and the node's kernel release and \
+                boot id.
 
                 Example: signet agent quote --ak /var/lib/signet --nonce 5f1c… --out evidence.json
                 """)
@@ -100,8 +105,7 @@ extension Agent {
         @Option(help: ArgumentHelp("Directory with the AK files written by 'agent enroll'.", valueName: "dir")) var ak: String
         @Option(help: ArgumentHelp("The verifier's challenge, hex (1-64 bytes).", valueName: "hex")) var nonce: String
         @Option(help: ArgumentHelp("Where to write the evidence.", valueName: "file")) var out: String
-        @Option(help: ArgumentHelp("The binary IMA log.", valueName: "file"))
-        var log = "/sys/kernel/security/ima/binary_runtime_measurements"
+        @OptionGroup var sources: EvidenceSources
         @Option(help: ArgumentHelp("Send the log from this entry on (the verifier has the ones before).", valueName: "n"))
         var fromEntry = 0
         @Option(help: ArgumentHelp("PCRs to quote, tpm2-tools syntax.", valueName: "banks")) var pcrs = "sha256:0-10"
@@ -115,31 +119,18 @@ extension Agent {
                 let selection: PCRSelection
                 do { selection = try PCRSelection(parsing: pcrs) } catch { throw UsageError("--pcrs '\(pcrs)': \(error)") }
                 let key = try AttestationKey.load(from: ak)
-                // Quote first, then read the log: it then holds every entry the quoted PCR 10
-                // covers (entries measured in between only trail the match, which the verifier
-                // allows). Read first, a measurement between the two would leave the quote ahead
-                // of the log and fail an honest node. The TPM connection is closed before the
-                // read, so a slow log never holds the TPM.
+                // Quote first, then read the logs (EvidenceSources.evidence says why). The TPM
+                // connection is closed before the read, so a slow log never holds the TPM.
                 let quote = try { () throws -> TPMQuote in
                     let context = try TPMContext(tcti: tpm.tcti)
                     return try context.quote(with: key, nonce: nonceBytes, selection: selection)
                 }()
-                let logBytes = try FileBytes.read(log, limit: 1 << 30)
-                let start = try Self.position(ofEntry: fromEntry, in: logBytes, source: log)
-                var uts = utsname()
-                uname(&uts)
-                let release = withUnsafeBytes(of: uts.release) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
-                let host = withUnsafeBytes(of: uts.nodename) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
-                let bootID = (try? FileBytes.read("/proc/sys/kernel/random/boot_id", limit: 64))
-                    .map { String(decoding: $0, as: UTF8.self).filter { !$0.isWhitespace } } ?? "unknown"
-                let evidence = Evidence(
-                    created: Manifest.timestamp(Int(time(nil))), nonce: nonceBytes,
-                    node: .init(kernelRelease: release, bootID: bootID, hostname: host),
-                    quote: .init(attest: quote.attest, signature: quote.signature), pcrs: quote.pcrs,
-                    attestationKey: .init(publicArea: key.publicArea, pem: String(decoding: try key.publicKey().spkiPEM, as: UTF8.self)),
-                    log: .init(data: Array(logBytes[start.byteOffset...]), start: start))
+                let (evidence, start, sent) = try sources.evidence(nonce: nonceBytes, quote: quote, ak: key, bootID: NodeFacts.bootID()) {
+                    try Self.position(ofEntry: fromEntry, in: $0, source: sources.log)
+                }
                 try FileBytes.writeAtomically(evidence.encoded(), to: out, mode: 0o644)
-                Console.out("quoted \(pcrs) with nonce \(nonce); \(logBytes.count - start.byteOffset) log bytes from entry \(start.entryIndex); wrote \(out)")
+                let boot = evidence.bootEventLog.map { "; firmware event log \($0.count) bytes" } ?? "; no firmware event log"
+                Console.out("quoted \(pcrs) with nonce \(nonce); \(sent) log bytes from entry \(start.entryIndex)\(boot); wrote \(out)")
             }
         }
 

@@ -11,9 +11,12 @@ import SignetCLI
 import Attestation
 import IMAFormat
 import SignetCrypto
+import Provenance
 import Signing
 import TPM
+import TPMDevice
 import VerifierAPI
+import VerifierConnection
 
 extension Agent {
     struct Run: ParsableCommand {
@@ -38,8 +41,7 @@ extension Agent {
         @Option(help: ArgumentHelp("This node's id at the verifier (default: the hostname).", valueName: "id")) var nodeID: String?
         @Option(help: ArgumentHelp("rsa or ecc, for a new AK and the EK.", valueName: "type")) var keyType: TPMKeyType = .rsa2048
         @Option(help: ArgumentHelp("Time between rounds (e.g. 30s).", valueName: "duration")) var interval = DurationArgument(milliseconds: 30_000)
-        @Option(help: ArgumentHelp("The binary IMA log.", valueName: "file"))
-        var log = "/sys/kernel/security/ima/binary_runtime_measurements"
+        @OptionGroup var sources: EvidenceSources
         @Option(help: ArgumentHelp("The boot id (default: /proc/sys/kernel/random/boot_id).", valueName: "id")) var bootID: String?
         @Option(help: ArgumentHelp("PCRs to quote, tpm2-tools syntax.", valueName: "banks")) var pcrs = "sha256:0-10"
         @Flag(help: "Run one round (enrolling first if needed) and exit with its verdict.") var once = false
@@ -84,7 +86,7 @@ final class AgentSession {
     init(options: Agent.Run) throws {
         self.options = options
         client = try options.connection.client()
-        nodeID = options.nodeID ?? Self.hostname()
+        nodeID = options.nodeID ?? NodeFacts.hostname()
         guard Identifier.isValid(nodeID) else { throw UsageError("node id '\(nodeID)' must be 1-64 of A-Z a-z 0-9 . _ -") }
         tokenFile = "\(options.state)/verifier.token"
         if mkdir(options.state, 0o700) != 0 && errno != EEXIST {
@@ -122,7 +124,7 @@ final class AgentSession {
     /// One round; true when the verifier judged the node passed. A rejected token (the
     /// verifier forgot the node, or it was re-enrolled elsewhere) leads to one re-enrolment.
     func round() throws -> Bool {
-        let bootID = options.bootID ?? Self.bootID()
+        let bootID = options.bootID ?? NodeFacts.bootID()
         let selection: PCRSelection
         do { selection = try PCRSelection(parsing: options.pcrs) } catch { throw UsageError("--pcrs '\(options.pcrs)': \(error)") }
         // Everything that needs the TPM, ending with the quote; the connection is closed before
@@ -144,39 +146,16 @@ final class AgentSession {
             }
             return (ak, token, challenge, nonce, try context.quote(with: ak, nonce: nonce, selection: selection))
         }()
-        let logBytes = try FileBytes.read(options.log, limit: 1 << 30)
-        var start = LogPosition(entryIndex: challenge.fromEntry, byteOffset: challenge.fromOffset)
-        if start.byteOffset > logBytes.count { start = .start }  // the log is shorter than the verifier thinks: send it all
-        let evidence = Evidence(
-            created: Manifest.timestamp(Int(time(nil))), nonce: nonce,
-            node: .init(kernelRelease: Self.kernelRelease(), bootID: bootID, hostname: Self.hostname()),
-            quote: .init(attest: quote.attest, signature: quote.signature), pcrs: quote.pcrs,
-            attestationKey: .init(publicArea: ak.publicArea, pem: String(decoding: try ak.publicKey().spkiPEM, as: UTF8.self)),
-            log: .init(data: Array(logBytes[start.byteOffset...]), start: start))
+        let (evidence, start, sent) = try options.sources.evidence(nonce: nonce, quote: quote, ak: ak, bootID: bootID) { logBytes in
+            let start = LogPosition(entryIndex: challenge.fromEntry, byteOffset: challenge.fromOffset)
+            return start.byteOffset > logBytes.count ? .start : start  // the log is shorter than the verifier thinks: send it all
+        }
         let result: AttestationResponse = try client.call("POST", APIPath.attestations(nodeID), token: token, body: evidence.encoded())
-        let sent = logBytes.count - start.byteOffset
         if result.passed {
             Console.out("\(nodeID): round \(result.round) pass (group \(result.group) reference v\(result.referenceVersion.map(String.init) ?? "none"); sent \(sent) log bytes from entry \(start.entryIndex); verified through entry \(result.nextEntry))")
         } else {
             Console.out("\(nodeID): round \(result.round) FAIL: \(result.firstFailure ?? "see the verifier") (group \(result.group) reference v\(result.referenceVersion.map(String.init) ?? "none"))")
         }
         return result.passed
-    }
-
-    static func hostname() -> String {
-        var uts = utsname()
-        uname(&uts)
-        return withUnsafeBytes(of: uts.nodename) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
-    }
-
-    static func kernelRelease() -> String {
-        var uts = utsname()
-        uname(&uts)
-        return withUnsafeBytes(of: uts.release) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
-    }
-
-    static func bootID() -> String {
-        (try? FileBytes.read("/proc/sys/kernel/random/boot_id", limit: 64))
-            .map { String(decoding: $0, as: UTF8.self).filter { !$0.isWhitespace } } ?? "unknown"
     }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import SignetCLI
 import IMAFormat
 import SignetCrypto
+import Provenance
 import Signing
 
 struct Apply: ParsableCommand {

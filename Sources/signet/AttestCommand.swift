@@ -11,6 +11,7 @@ import SignetCLI
 import Attestation
 import IMAFormat
 import SignetCrypto
+import Provenance
 import Signing
 import TPM
 
@@ -26,18 +27,24 @@ extension Attest {
             commandName: "verify",
             abstract: "Verify an evidence bundle: quote, PCRs, log replay, boot_aggregate, then every entry.",
             discussion: """
-                Checks in order: the quote's signature with the enrolled AK; magic and type; the \\
-                nonce; the PCR digest against the supplied values; the log replays to the quoted \\
-                PCR 10 (entries after the match are left for the next round); boot_aggregate \\
-                against PCRs 0-9; then each entry: signed by a trusted certificate, listed in a \\
-                manifest at its path, or excluded. With --state, a previous round's state is read \\
-                (clock and reboot checks) and the new one written after a pass; in the same boot \\
-                only the entries after the last verified one are judged, whether the evidence \\
-                holds the whole log again or only the new entries ('agent quote --from-entry N', \\
-                N = the state's nextEntry). After a reboot the log is judged from entry 0. \\
+                Checks in order: the quote's signature with the enrolled AK; magic and type; the \
+                nonce; the PCR digest against the supplied values; with --boot-reference, the \
+                measured boot (the evidence's firmware event log replays to the quoted PCRs 0-9, \
+                then Secure Boot, the boot chain, the initrd and the kernel command line are held \
+                against the reference; a failure names the event, PCR, what was measured and what \
+                was expected, and the IMA log is then not judged); the log replays to the quoted \
+                PCR 10 (entries after the match are left for the next round); boot_aggregate \
+                against PCRs 0-9; then each entry: signed by a trusted certificate, listed in a \
+                manifest at its path, or excluded. With --state, a previous round's state is read \
+                (clock and reboot checks) and the new one written after a pass; in the same boot \
+                only the entries after the last verified one are judged, whether the evidence \
+                holds the whole log again or only the new entries ('agent quote --from-entry N', \
+                N = the state's nextEntry). After a reboot the log is judged from entry 0. \
                 Exit 0 only on pass.
 
-                Example: signet attest verify evidence.json --nonce 5f1c… --ak ak.pem --cert ima.crt.pem --manifest m.jsonl
+                Examples:
+                  signet attest verify evidence.json --nonce 5f1c… --ak ak.pem --cert ima.crt.pem --manifest m.jsonl
+                  signet attest verify evidence.json --nonce 5f1c… --ak ak.pem --cert ima.crt.pem --manifest m.jsonl --boot-reference boot-reference.json
                 """)
 
         @Argument(help: ArgumentHelp("The evidence bundle (signet-evidence JSON).", valueName: "evidence")) var evidence: String
@@ -121,13 +128,44 @@ extension ReferenceCommand {
         static let configuration = CommandConfiguration(
             commandName: "export-keylime",
             abstract: "Write a Keylime runtime policy from signed manifests and certificates.",
-            discussion: "Example: signet reference export-keylime --manifest m.jsonl --cert ima.crt.pem -o runtime-policy.json")
+            discussion: """
+                The certificates are listed under the keyrings the kernel logs their loading in: \
+                .ima (kernels with a trusted integrity keyring) and _ima (made from userspace, as \
+                on Debian's kernels), or the ones given with --keyring. Keylime accepts the log's \
+                boot_aggregate entry only with its value in the policy: give the values a node's \
+                PCRs 0-9 produce with --boot-aggregate (the entry's digest in \
+                ascii_runtime_measurements, or 'signet attest verify' output).
+
+                Examples:
+                  signet reference export-keylime --manifest m.jsonl --cert ima.crt.pem -o runtime-policy.json
+                  signet reference export-keylime --manifest m.jsonl --cert ima.crt.pem --keyring _ima --boot-aggregate sha256:4f1c… -o policy.json
+                """)
         @OptionGroup var reference: ReferenceOptions
+        @Option(help: ArgumentHelp("Keyring the certificates' loading is logged in (repeatable; default: .ima and _ima).", valueName: "name"))
+        var keyring: [String] = []
+        @Option(help: ArgumentHelp("A boot_aggregate value the nodes' logs may show, hex, optionally prefixed sha1: or sha256: (repeatable).", valueName: "hex"))
+        var bootAggregate: [String] = []
         @Option(name: [.customShort("o"), .long], help: ArgumentHelp("Output file (default: stdout).", valueName: "file")) var output: String?
 
         func run() throws {
             try reportingErrors {
-                let ref = try reference.load()
+                guard reference.bootReferences.isEmpty else {
+                    throw UsageError("--boot-reference: a Keylime runtime policy has no measured-boot part (Keylime keeps that in its own mb_policy); export without it")
+                }
+                var ref = try reference.load()
+                for name in keyring {
+                    guard !name.isEmpty, name.utf8.count <= 64, !name.contains(where: { $0.isWhitespace }) else {
+                        throw UsageError("--keyring '\(name)' is not a keyring name (like .ima or _ima)")
+                    }
+                }
+                if !keyring.isEmpty { ref.keyrings.allowed = Set(keyring) }
+                for value in bootAggregate {
+                    let hex = value.split(separator: ":", maxSplits: 1).last.map(String.init) ?? value
+                    guard let bytes = Hex.decode(hex.lowercased()), [20, 32, 48, 64].contains(bytes.count) else {
+                        throw UsageError("--boot-aggregate '\(value)' is not a SHA-1/256/384/512 digest in hex")
+                    }
+                    ref.bootAggregates.insert(bytes)
+                }
                 let export = KeylimeRuntimePolicy.export(ref, timestamp: Manifest.timestamp(Int(time(nil))))
                 for w in export.warnings { Console.warning(w) }
                 let bytes = export.policy.encoded()
@@ -139,7 +177,8 @@ extension ReferenceCommand {
     struct ImportKeylime: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "import-keylime",
-            abstract: "Check a Keylime runtime policy and summarize what it allows (use it with 'attest verify --keylime-policy').")
+            abstract: "Check a Keylime runtime policy and summarize what it allows (use it with 'attest verify --keylime-policy').",
+            discussion: "Example: signet reference import-keylime runtime-policy.json")
         @Argument(help: ArgumentHelp("The Keylime runtime policy (JSON).", valueName: "file")) var policy: String
 
         func run() throws {

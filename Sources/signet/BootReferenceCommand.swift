@@ -20,14 +20,15 @@ import TCGEventLog
 struct BootReferenceCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "boot-reference",
-        abstract: "Measured boot (in progress): write a boot reference from an image, check an event log against it.",
+        abstract: "Measured boot: write a boot reference from an image, check an event log against it.",
         discussion: """
             A boot reference lists the boot chains allowed (shim, grub and the kernel by \
             Authenticode SHA-256, as PCR 4 records them; the initrd and the kernel file as \
             PCR 9 records them), Signet's kernel command-line rules (PCR 8) and the Secure \
             Boot rules (PCR 7). 'check' judges a TCG event log (binary_bios_measurements) \
-            and the PCR values it must explain against it. The verifier does not judge the \
-            boot yet: today this is a build-time and offline check.
+            and the PCR values it must explain against it, offline. The verifier judges the \
+            boot first when given the reference: 'signet attest verify --boot-reference', \
+            or in the verifier service as part of a group's reference.
 
             Examples:
               signet boot-reference create rootfs/ -o boot-reference.json
@@ -268,26 +269,12 @@ extension BootReferenceCommand {
         }
 
         struct CheckReport: Encodable {
-            struct Failure: Encodable {
-                var code: String
-                var eventIndex: Int?
-                var offset: Int?
-                var pcr: UInt32?
-                var eventType: String?
-                var measured: String?
-                var expected: String?
-                var reason: String
-                enum CodingKeys: String, CodingKey {
-                    case code, offset, pcr, measured, expected, reason
-                    case eventIndex = "event_index", eventType = "event_type"
-                }
-            }
             var passed: Bool
             var matchedChain: String?
             var secureBoot: Bool?
             var applications: [String]
             var commandLines: [String]
-            var failures: [Failure]
+            var failures: [BootFailure]
             var exitCode: Int32
             enum CodingKeys: String, CodingKey {
                 case passed, applications, failures
@@ -300,10 +287,7 @@ extension BootReferenceCommand {
                 secureBoot = v.secureBoot
                 applications = v.applications.map(\.description)
                 commandLines = v.commandLines
-                failures = v.failures.map {
-                    Failure(code: $0.code.rawValue, eventIndex: $0.eventIndex, offset: $0.offset, pcr: $0.pcr, eventType: $0.eventType,
-                            measured: $0.measured, expected: $0.expected, reason: $0.reason)
-                }
+                failures = v.failures
                 self.exitCode = exitCode
             }
         }
@@ -374,39 +358,8 @@ private func describe(_ chains: [BootChain]) -> [String] {
 
 /// Reads and decodes a boot reference; errors name the file and the field.
 private func loadBootReference(_ path: String) throws -> BootReference {
-    let bytes = try FileBytes.read(path, limit: 16 << 20)
-    let ref: BootReference
-    do {
-        ref = try JSONDecoder().decode(BootReference.self, from: Data(bytes))
-    } catch let error as DecodingError {
-        throw UsageError("\(path): not a boot reference: \(describeDecodingError(error))")
-    } catch {
-        throw UsageError("\(path): not a boot reference: \(error)")
-    }
-    guard ref.format == BootReference.formatName else {
-        throw UsageError("\(path): format: \"\(ref.format)\", expected \"\(BootReference.formatName)\"")
-    }
-    guard ref.version == BootReference.currentVersion else {
-        throw UsageError("\(path): version: \(ref.version); this signet reads version \(BootReference.currentVersion)")
-    }
-    return ref
-}
-
-/// "chains[0].applications[1].sha256: ..." for a decoding error.
-private func describeDecodingError(_ error: DecodingError) -> String {
-    func path(_ keys: [any CodingKey]) -> String {
-        var out = ""
-        for k in keys {
-            if let i = k.intValue { out += "[\(i)]" } else { out += (out.isEmpty ? "" : ".") + k.stringValue }
-        }
-        return out.isEmpty ? "(top level)" : out
-    }
-    switch error {
-    case .keyNotFound(let key, let c): return "\(path(c.codingPath + [key])): missing"
-    case .typeMismatch(_, let c), .valueNotFound(_, let c): return "\(path(c.codingPath)): \(c.debugDescription)"
-    case .dataCorrupted(let c): return "\(path(c.codingPath)): \(c.debugDescription)"
-    @unknown default: return "\(error)"
-    }
+    let bytes = try FileBytes.read(path, limit: BootReference.maxDocumentBytes)
+    do { return try BootReference.decode(bytes, source: path) } catch { throw UsageError(error.description) }
 }
 
 /// PCR values as text: lines `<bank> <pcr> <hex>` (the sysfs values, as the

@@ -7,6 +7,7 @@ import IMAFormat
 import PackageBundles
 import SignetCLI
 import SignetCrypto
+import Provenance
 import Signing
 
 /// `signet bundle`: IMA signatures for Debian packages, made when the packages are published.

@@ -11,6 +11,7 @@ import SignetCLI
 import Attestation
 import IMAFormat
 import SignetCrypto
+import Provenance
 import Signing
 
 extension Attest {
@@ -19,14 +20,14 @@ extension Attest {
             commandName: "check-log",
             abstract: "Judge a binary IMA log offline (no quote): replay PCR 10, then every entry.",
             discussion: """
-                Replays the IMA PCR in the sha1 and sha256 banks (each entry's template digest \\
-                checked), compares the result with --pcr10 when given, and judges every entry as \\
-                'attest verify' does: signed by a trusted certificate, listed in a manifest at its \\
-                path, or excluded. Without a quote nothing proves the log is a node's: pass the \\
-                PCR 10 values you trust with --pcr10. The boot_aggregate entry is checked against \\
-                --boot-aggregate, or against PCRs 0-9 read from --tpm-pcrs (on the node itself: \\
-                /sys/class/tpm/tpm0, Linux >= 5.12); without either it is counted as \\
-                boot-aggregate-not-checked, and --exclude boot_aggregate skips it. Exit 0 only \\
+                Replays the IMA PCR in the sha1 and sha256 banks (each entry's template digest \
+                checked), compares the result with --pcr10 when given, and judges every entry as \
+                'attest verify' does: signed by a trusted certificate, listed in a manifest at its \
+                path, or excluded. Without a quote nothing proves the log is a node's: pass the \
+                PCR 10 values you trust with --pcr10. The boot_aggregate entry is checked against \
+                --boot-aggregate, or against PCRs 0-9 read from --tpm-pcrs (on the node itself: \
+                /sys/class/tpm/tpm0, Linux >= 5.12); without either it is counted as \
+                boot-aggregate-not-checked, and --exclude boot_aggregate skips it. Exit 0 only \
                 when every entry passes (and the PCR values match, when given).
 
                 Example: signet attest check-log /sys/kernel/security/ima/binary_runtime_measurements --tpm-pcrs /sys/class/tpm/tpm0 --pcr10 sha256:$(cat /sys/class/tpm/tpm0/pcr-sha256/10) --cert ima.crt.pem --manifest m.jsonl
@@ -39,7 +40,7 @@ extension Attest {
         var bootAggregate: [String] = []
         @Option(name: .customLong("tpm-pcrs"), help: ArgumentHelp("A TPM's sysfs directory (pcr-<bank>/<n> files, e.g. /sys/class/tpm/tpm0): boot_aggregate is checked against its PCRs 0-9.", valueName: "dir"))
         var tpmPCRs: String?
-        @Option(help: ArgumentHelp("Extend mode: per-bank (Linux >= 5.8) or padded-sha1.", valueName: "mode")) var extendMode = "per-bank"
+        @Option(help: ArgumentHelp("How the kernel extends PCR 10.", valueName: "mode")) var extendMode: ExtendModeArgument = .perBank
         @Option(help: ArgumentHelp("Threads for hashing and judging (default: all cores).", valueName: "n")) var jobs: Int?
         @Option(help: ArgumentHelp("Judge the log this many times in one process, sharing the verified-signature cache (the second round shows a fleet's warm cache).", valueName: "n"))
         var rounds = 1
@@ -68,11 +69,9 @@ extension Attest {
                     aggregates.merge(read) { given, _ in given }
                 }
                 let context = JudgeContext(bootAggregates: aggregates, requiresBootAggregate: !aggregates.isEmpty)
-                let mode: PCRExtendMode
-                switch extendMode {
-                case "per-bank": mode = .perBankTemplateHash
-                case "padded-sha1": mode = .paddedSHA1
-                default: throw UsageError("--extend-mode must be per-bank or padded-sha1, not '\(extendMode)'")
+                let mode = extendMode.mode
+                guard reference.bootReferences.isEmpty else {
+                    throw UsageError("--boot-reference needs a quote to trust the firmware event log: use 'signet attest verify', or 'signet boot-reference check' for an event log and PCR values alone")
                 }
                 let ref = try reference.load()
                 let cores = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
@@ -222,5 +221,18 @@ extension Attest {
             clock_gettime(CLOCK_MONOTONIC, &ts)
             return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
         }
+    }
+}
+
+/// `--extend-mode`: how the kernel extends the IMA PCR in each bank.
+enum ExtendModeArgument: String, CaseIterable, ExpressibleByArgument {
+    case perBank = "per-bank"
+    case paddedSHA1 = "padded-sha1"
+
+    var mode: PCRExtendMode { self == .perBank ? .perBankTemplateHash : .paddedSHA1 }
+
+    static var allValueDescriptions: [String: String] {
+        ["per-bank": "each bank with its own template hash (Linux 5.8 and later)",
+         "padded-sha1": "every bank with the SHA-1 template hash, zero-padded (before Linux 5.8)"]
     }
 }

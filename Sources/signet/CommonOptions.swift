@@ -5,6 +5,7 @@ import ArgumentParser
 import SignetCLI
 import IMAFormat
 import SignetCrypto
+import Provenance
 import Signing
 
 /// Where a private key's passphrase comes from: an environment variable or a
@@ -53,8 +54,11 @@ extension FileSelection.Mode: ExpressibleByArgument {}
 
 /// Output and parallelism options.
 struct RunOptions: ParsableArguments {
-    @Option(help: "Worker threads (default: all cores).")
-    var jobs: Int = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+    // Optional so the help says "all cores" once, not also this machine's count.
+    @Option(name: .customLong("jobs"), help: ArgumentHelp("Worker threads (default: all cores).", valueName: "n"))
+    var jobsOption: Int?
+    /// --jobs, or the number of online cores.
+    var jobs: Int { jobsOption ?? Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))) }
 
     @Flag(help: "Print one JSON object on stdout instead of text.")
     var json = false
@@ -71,7 +75,10 @@ struct RunOptions: ParsableArguments {
 struct SigningKeyOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Private signing key: a PEM file, or a PKCS#11 URI (pkcs11:token=…;object=…) whose PIN comes from SIGNET_PKCS11_PIN or --passphrase-file.", valueName: "file|uri")) var key: String
     @Option(help: ArgumentHelp("The key's IMA signing certificate; gives the keyid.", valueName: "file")) var cert: String
-    @Option(name: .customLong("hash"), help: "Digest algorithm.") var hashAlgorithm: HashAlgorithm = .sha256
+    // Optional so the help names the default (a CaseIterable enum's default would print as its raw value, 4).
+    @Option(name: .customLong("hash"), help: ArgumentHelp("Digest algorithm (default: sha256).", valueName: "algorithm"))
+    var hashOption: HashAlgorithm?
+    var hashAlgorithm: HashAlgorithm { hashOption ?? .sha256 }
     @OptionGroup var passphrase: PassphraseOptions
 
     /// Loads key and certificate and checks them (validity, key usage, match)

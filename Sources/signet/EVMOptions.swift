@@ -1,5 +1,6 @@
 import ArgumentParser
 import IMAFormat
+import Provenance
 import Signing
 
 extension EVMMiscLayout: ExpressibleByArgument {
@@ -32,14 +33,16 @@ struct EVMOptions: ParsableArguments {
     @Option(name: .customLong("evm-caps"), help: ArgumentHelp("A security.capability value (hex, as 'getfattr -e hex' prints it) every file will carry (default: each file's own).", valueName: "hex"))
     var caps: String?
 
-    @Option(name: .customLong("evm-hmisc"), help: ArgumentHelp("The target's word size for the kernel's struct h_misc: 64 (x86_64, arm64: 24 bytes) or 32 (i386, armhf: 20 bytes).", valueName: "64|32"))
-    var layout: EVMMiscLayout = .lp64
+    // Optional so the help prints "64", not the enum's raw value "lp64", as the default.
+    @Option(name: .customLong("evm-hmisc"), help: ArgumentHelp("The target's word size for the kernel's struct h_misc: 64 (x86_64, arm64: 24 bytes) or 32 (i386, armhf: 20 bytes). (default: 64)", valueName: "64|32"))
+    var layoutOption: EVMMiscLayout?
+    var layout: EVMMiscLayout { layoutOption ?? .lp64 }
 
     @Flag(name: .customLong("evm-smack"), help: "The target kernel has Smack: security.SMACK64 is hashed too (Debian's kernels do not).")
     var smack = false
 
     /// True when an EVM-only option was given without --evm.
-    var anyDetail: Bool { uid != nil || gid != nil || selinux != nil || caps != nil || layout != .lp64 || smack }
+    var anyDetail: Bool { uid != nil || gid != nil || selinux != nil || caps != nil || layoutOption != nil || smack }
 
     func validate() throws {
         if anyDetail && !evm { throw ValidationError("--evm-uid, --evm-gid, --evm-selinux, --evm-caps, --evm-hmisc and --evm-smack only apply with --evm") }

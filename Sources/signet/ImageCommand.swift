@@ -6,6 +6,7 @@ import SignetCLI
 import IMAFormat
 import Policy
 import SignetCrypto
+import Provenance
 import Signing
 
 struct Image: ParsableCommand {

@@ -59,7 +59,15 @@ struct KeyringCommand: ParsableCommand {
     }
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List the keys in the keyring with their IMA keyids.")
+        static let configuration = CommandConfiguration(
+            abstract: "List the keys in the keyring with their IMA keyids.",
+            discussion: """
+                Inside a systemd service the _ima keyring is readable only with KeyringMode=shared.
+
+                Examples:
+                  signet keyring list
+                  signet keyring list --keyring evm
+                """)
         @OptionGroup var target: Target
 
         func run() throws {

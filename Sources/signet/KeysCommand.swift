@@ -150,7 +150,12 @@ extension Keys {
 
     struct Show: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Print what matters about certificates: subject, algorithm, keyid, validity, fingerprint.")
+            abstract: "Print what matters about certificates: subject, algorithm, keyid, validity, fingerprint.",
+            discussion: """
+                Examples:
+                  signet keys show keys/ima.crt.pem
+                  signet keys show /etc/keys/ima/*.der
+                """)
 
         @Argument(help: ArgumentHelp("Certificate files (PEM, PEM bundle or DER).", valueName: "cert"))
         var certificates: [String]

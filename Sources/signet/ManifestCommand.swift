@@ -2,6 +2,7 @@ import ArgumentParser
 import SignetCLI
 import IMAFormat
 import SignetCrypto
+import Provenance
 import Signing
 
 struct ManifestCommand: ParsableCommand {
@@ -60,7 +61,8 @@ extension ManifestCommand {
 
     struct ShowManifest: ParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "show", abstract: "Print a manifest's header and entries as a table.")
+            commandName: "show", abstract: "Print a manifest's header and entries as a table.",
+            discussion: "Example: signet manifest show build-42.jsonl")
 
         @Argument(help: ArgumentHelp("The manifest.", valueName: "manifest")) var manifest: String
 

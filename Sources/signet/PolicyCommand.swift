@@ -3,6 +3,7 @@ import SignetCLI
 import IMAFormat
 import Policy
 import SignetCrypto
+import Provenance
 import Signing
 #if canImport(Glibc)
 import Glibc

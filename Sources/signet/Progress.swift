@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Dispatch
 import SignetCLI
+import Provenance
 import Signing
 
 /// A one-line progress bar on stderr, redrawn ten times a second while a

@@ -5,12 +5,18 @@ import ArgumentParser
 import SignetCLI
 import IMAFormat
 import SignetCrypto
+import Provenance
 import Signing
 
 extension HashAlgorithm: ExpressibleByArgument {
     public init?(argument: String) { self.init(name: argument) }
     public static var allValueStrings: [String] { ["sha256", "sha384", "sha512", "sha1", "sha224"] }
     public var defaultValueDescription: String { name }
+    // By name: the protocol's default for a CaseIterable enum would key them by raw value (4, 5, …).
+    public static var allValueDescriptions: [String: String] {
+        ["sha256": "SHA-256", "sha384": "SHA-384", "sha512": "SHA-512",
+         "sha1": "SHA-1 (broken for collisions: for kernels that know no other)", "sha224": "SHA-224"]
+    }
 }
 
 struct Sign: ParsableCommand {
@@ -232,15 +238,18 @@ struct SignSummary {
         }
     }
 
-    var rate: (files: Double, mbps: Double) {
+    /// Files signed per second (an incremental run's skipped files do not count: they are only
+    /// checked), files signed or checked per second, and MB hashed per second.
+    var rate: (files: Double, checked: Double, mbps: Double) {
         let s = max(seconds, 1e-6)
-        return (Double(signed + alreadySigned) / s, Double(bytes) / s / 1e6)
+        return (Double(signed) / s, Double(signed + alreadySigned) / s, Double(bytes) / s / 1e6)
     }
 
     func line(dryRun: Bool, walk: WalkResult) -> String {
         let r = rate
+        let checked = alreadySigned > 0 ? ", \(Int(r.checked)) files/s checked" : ""
         return "\(dryRun ? "would sign" : "signed") \(signed) files, \(bytes) bytes in \(fixed(seconds, 2)) s "
-            + "(\(Int(r.files)) files/s, \(Int(r.mbps)) MB/s); skipped \(alreadySigned) already signed, "
+            + "(\(Int(r.files)) files/s, \(Int(r.mbps)) MB/s\(checked)); skipped \(alreadySigned) already signed, "
             + (otherKey > 0 ? "\(otherKey) not signed by the old key, " : "")
             + "\(walk.skipped.count) special; failed \(failed + walk.failures.count)"
     }
@@ -252,7 +261,8 @@ struct SignSummary {
             ("failed", String(failed + walk.failures.count)), ("skipped_special", String(walk.skipped.count)),
             ("not_selected", String(notSelected)), ("not_by_old_key", String(otherKey)), ("excluded", String(walk.excluded)), ("symlinks", String(walk.symlinks)),
             ("bytes", String(bytes)), ("seconds", String(seconds)),
-            ("files_per_second", String(Int(r.files))), ("mb_per_second", String(Int(r.mbps))),
+            ("files_per_second", String(Int(r.files))), ("files_checked_per_second", String(Int(r.checked))),
+            ("mb_per_second", String(Int(r.mbps))),
         ])
     }
 }

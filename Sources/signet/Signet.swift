@@ -3,8 +3,11 @@ import SignetCLI
 
 /// `signet`: sign image trees for IMA, enforce with kernel policy, attest nodes (the node and
 /// image-builder side; the verifier service is `signet-verifier`).
+///
+/// Synchronous on purpose: every subcommand runs on the main thread, so the kernel's audit lines
+/// (a policy load, a key added) name the program (`comm="signet"`), not a runtime worker thread.
 @main
-struct Signet: AsyncParsableCommand {
+struct Signet: ParsableCommand {
     static let version = signetVersion
 
     static let configuration = CommandConfiguration(

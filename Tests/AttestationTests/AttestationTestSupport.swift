@@ -3,6 +3,7 @@ import XCTest
 import Attestation
 import IMAFormat
 import SignetCrypto
+import Provenance
 import Signing
 import SignetTestSupport
 import TPM
@@ -108,7 +109,7 @@ final class SoftwareTPM {
 
 /// Keys shared by all tests of the process (RSA key generation is slow).
 enum SharedKeys {
-    nonisolated(unsafe) static let dir = TempDir("signet-attest")
+    static let dir = TempDir("signet-attest", forProcess: true)
     nonisolated(unsafe) static let ima = try! KeyFixture(in: dir, name: "ima")
     nonisolated(unsafe) static let rogue = try! KeyFixture(in: dir, algorithm: .ecdsa(curve: .p256), name: "rogue")
     static let ak = try! PrivateKey.generate(.rsa(bits: 2048))

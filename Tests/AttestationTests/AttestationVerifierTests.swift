@@ -2,6 +2,7 @@ import XCTest
 import Attestation
 import IMAFormat
 import SignetCrypto
+import Provenance
 import Signing
 import SignetTestSupport
 import TPM

@@ -3,6 +3,7 @@ import XCTest
 @testable import Attestation
 import IMAFormat
 import SignetCrypto
+import Provenance
 import Signing
 import SignetTestSupport
 import TPM

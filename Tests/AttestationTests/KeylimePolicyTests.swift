@@ -3,6 +3,7 @@ import XCTest
 import Attestation
 import IMAFormat
 import SignetCrypto
+import Provenance
 import Signing
 import SignetTestSupport
 
@@ -115,6 +116,8 @@ final class KeylimePolicyTests: XCTestCase {
         XCTAssertEqual(policy.digests["/usr/lib/libfoo.so"], [Hex.encode(node.libDigest)])
         XCTAssertEqual(policy.digests["boot_aggregate"], [Hex.encode(node.tpm.bootAggregate())])
         XCTAssertEqual(policy.keyrings[".ima"], [Hex.encode(SharedKeys.ima.certificate.fingerprintSHA256)])
+        // Debian's kernels have no trusted integrity keyring: the certificate goes into _ima, and the log says so.
+        XCTAssertEqual(policy.keyrings["_ima"], [Hex.encode(SharedKeys.ima.certificate.fingerprintSHA256)])
         XCTAssertEqual(policy.excludes, ["^/var/lib/app/.*\\Z", "/opt/scratch/"])
 
         let bytes = policy.encoded()
@@ -203,19 +206,7 @@ final class KeylimePolicyTests: XCTestCase {
         let policy = KeylimeRuntimePolicy.export(try exportedReference(node)).policy
         let dir = TempDir("signet-keylime")
         let policyPath = dir.write("policy.json", policy.encoded())
-        let script = Self.gpgShim + """
-        import json, sys
-        from keylime.ima import ima, file_signatures
-        from keylime.agentstates import AgentAttestState
-        from keylime.common.algorithms import Hash
-        policy = json.load(open(sys.argv[1]))
-        lines = open(sys.argv[2]).read().split("\\n")
-        state = AgentAttestState("node-1")
-        keyrings = state.get_ima_keyrings()
-        keyrings.set_tenant_keyring(file_signatures.ImaKeyring.from_string(policy["verification-keys"]))
-        _, failure = ima.process_measurement_list(state, lines, policy, sys.argv[3], keyrings, None, Hash.SHA1)
-        print(json.dumps([[e.event_id, json.loads(e.context)] for e in failure.events]))
-        """
+        let script = Self.processMeasurementList
         func keylimeEvents() throws -> [[Any]] {
             let logPath = dir.write("ascii_runtime_measurements", node.entries.map { TestLogEncoder.asciiLine($0) }.joined())
             let pcr = Hex.encode(node.tpm.pcrs[.sha1]![10]!)
@@ -242,6 +233,57 @@ final class KeylimePolicyTests: XCTestCase {
         XCTAssertTrue("\(events)".contains("/tmp/payload"))
         XCTAssertEqual(signetFailures(), ["/tmp/payload", "/usr/lib/libfoo.so"])
     }
+
+    /// A boot as on Debian's kernels (the certificate loaded into `_ima` from userspace): Keylime
+    /// accepts the key entry with the default export, and rejects it when the export names only `.ima`.
+    func testKeylimeAcceptsTheUnderscoreImaKeyringOfKernelsWithoutATrustedKeyring() throws {
+        guard let python = Self.keylimePython() else {
+            throw XCTSkip("no Python with the keylime package (see testKeylimeValidatorAcceptsTheExport)")
+        }
+        let node = NodeScenario()
+        node.tpm.reboot()
+        node.entries = []
+        node.append([.bootAggregate(node.tpm.bootAggregate()),
+                     .imaBuf("kernel_version", buffer: Array(node.kernelRelease.utf8)),
+                     .imaBuf("_ima", buffer: SharedKeys.ima.certificate.der),
+                     node.signed("/usr/bin/ls", node.lsDigest)])
+        let dir = TempDir("signet-keylime")
+        let script = Self.processMeasurementList
+        let logPath = dir.write("ascii_runtime_measurements", node.entries.map { TestLogEncoder.asciiLine($0) }.joined())
+        func keylime(_ reference: Reference) throws -> String {
+            let path = dir.write("policy.json", KeylimeRuntimePolicy.export(reference).policy.encoded())
+            let result = try runProgram(python, ["-c", script, path, logPath, Hex.encode(node.tpm.pcrs[.sha1]![10]!)])
+            XCTAssertEqual(result.status, 0, result.output)
+            let events = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[Any]] ?? []
+            return "\(events.compactMap { $0.first as? String })"
+        }
+        var reference = try exportedReference(node)
+        XCTAssertEqual(try keylime(reference), "[]")
+        reference.keyrings.allowed = [".ima"]
+        XCTAssertNotEqual(try keylime(reference), "[]", "a policy without _ima must not accept the _ima key entry")
+        // Without boot_aggregate values Keylime rejects the boot_aggregate entry (the export warns).
+        reference.keyrings.allowed = nil
+        reference.bootAggregates = []
+        XCTAssertTrue(KeylimeRuntimePolicy.export(reference).warnings.contains { $0.contains("boot_aggregate") })
+        XCTAssertNotEqual(try keylime(reference), "[]")
+    }
+
+    /// Runs Keylime's `ima.process_measurement_list` (with the policy's verification keys as the
+    /// tenant keyring, as its verifier sets them up) on argv: policy file, ASCII log, PCR 10 (sha1
+    /// hex); prints the failure events as `[[event_id, context], …]`.
+    static let processMeasurementList = gpgShim + """
+    import json, sys
+    from keylime.ima import ima, file_signatures
+    from keylime.agentstates import AgentAttestState
+    from keylime.common.algorithms import Hash
+    policy = json.load(open(sys.argv[1]))
+    lines = open(sys.argv[2]).read().split("\\n")
+    state = AgentAttestState("node-1")
+    keyrings = state.get_ima_keyrings()
+    keyrings.set_tenant_keyring(file_signatures.ImaKeyring.from_string(policy["verification-keys"]))
+    _, failure = ima.process_measurement_list(state, lines, policy, sys.argv[3], keyrings, None, Hash.SHA1)
+    print(json.dumps([[e.event_id, json.loads(e.context)] for e in failure.events]))
+    """
 
     /// keylime/signing.py imports `gpg` (python3-gpg, built against gpgme,
     /// not on PyPI) at module load, though only GPG-signed policies use it.

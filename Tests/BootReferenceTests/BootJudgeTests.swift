@@ -198,6 +198,19 @@ final class BootJudgeTests: XCTestCase {
         XCTAssertEqual(try judge(BootLog(applications: [Self.shim, Self.grub, Self.newKernel, other])).0.codes, [.unknownBootApplication])
     }
 
+    func testAKernelMeasuredTwiceInARowIsOneImage() throws {
+        // Debian's grub under Secure Boot: shim measures the kernel for grub's shim_lock verifier and again for linuxefi.
+        let (v, _) = try judge(BootLog(applications: [Self.shim, Self.grub, Self.newKernel, Self.newKernel]))
+        XCTAssertEqual(v.failures, [], "\(v.failures)")
+        XCTAssertEqual(v.matchedChain, "new")
+        XCTAssertEqual(v.applications.count, 4)
+        // Repeated or not, a kernel outside the reference fails once; an image between two runs of another is not a repeat.
+        let other = BootLog.sha256(Array("kernel 6.1".utf8))
+        XCTAssertEqual(try judge(BootLog(applications: [Self.shim, Self.grub, other, other])).0.codes, [.kernelNotAllowed])
+        XCTAssertEqual(try judge(BootLog(applications: [Self.shim, Self.grub, Self.newKernel, other, Self.newKernel])).0.codes,
+                       [.unknownBootApplication, .unknownBootApplication])
+    }
+
     func testAnEditedDigestFailsTheReplayNamingTheFirstPCR() throws {
         let boot = Self.honest
         let bytes = boot.bytes()

@@ -60,6 +60,8 @@ class SwtpmCLITestCase: XCTestCase {
     override func tearDown() {
         swtpm?.stop()
         swtpm = nil
+        dir?.remove()
+        dir = nil
         super.tearDown()
     }
 }

@@ -1,8 +1,10 @@
 import XCTest
+import BootReference
 import Foundation
 import IMAFormat
 import SignetCrypto
 import SignetTestSupport
+import TCGEventLog
 
 /// `signet agent quote` + `signet attest verify` against a real swtpm: a log
 /// whose entries the test extends into PCR 10 with tpm2_pcrextend, as the
@@ -113,6 +115,81 @@ final class AttestCLITests: SwtpmCLITestCase {
         XCTAssertTrue(unsigned.stderr.contains("unsigned manifest"), unsigned.stderr)
     }
 
+    /// `agent quote` sends the firmware event log and `attest verify --boot-reference` judges the
+    /// boot before the IMA log. The swtpm's PCRs 0-9 get a real OVMF boot's events
+    /// (Tests/TCGEventLogTests/Fixtures/secureboot-off.bin), extended as the firmware did.
+    func testAttestVerifyJudgesTheMeasuredBootFirst() throws {
+        let (keys, a, manifest, agent) = try signedTreeAndEnrolledAgent()
+        let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("TCGEventLogTests/Fixtures/secureboot-off.bin").path
+        let eventLog = try TCGEventLog.parse(try FileBytes.read(fixture))
+        for event in eventLog.events where event.eventType != .noAction {
+            let banks = [(TCGAlgorithm.sha1, "sha1"), (.sha256, "sha256")].compactMap { bank, name in
+                event.digest(bank).map { "\(name)=\(Hex.encode($0))" }
+            }
+            try swtpm.tool("tpm2_pcrextend", ["\(event.pcrIndex):" + banks.joined(separator: ",")])
+        }
+        let replayed = try XCTUnwrap(TCGPCRReplay(eventLog, hashing: TCGHashing(IMALogHashing())).values[.sha256])
+        let log = dir.url("binary_runtime_measurements")
+        try measure([entry(path: "boot_aggregate", digest: Digester.hash((0...9).flatMap { replayed[UInt32($0)] ?? [UInt8](repeating: 0, count: 32) }, .sha256)),
+                     entry(path: "/usr/bin/a", digest: Digester.hash(try FileBytes.read(a), .sha256))], into: log)
+
+        // The boot reference: this boot's kernel (started by its EFI stub, Secure Boot off, no grub).
+        let kernel = try XCTUnwrap(eventLog.events.first { $0.eventType == .efiBootServicesApplication }?.digest(.sha256))
+        var boot = BootReference.signetDefault(chains: [BootChain(name: "stub", applications: [
+            BootImage(name: "vmlinuz", role: .kernel, sha256: BootDigest(kernel)!)])])
+        boot.commandLine.mustBeMeasured = false
+        boot.secureBoot.required = false
+        let lenient = dir.write("boot-lenient.json", Array(try JSONEncoder().encode(boot)))
+        boot.secureBoot.required = true
+        let strict = dir.write("boot-strict.json", Array(try JSONEncoder().encode(boot)))
+        let reference = ["--cert", keys.certPath, "--manifest", manifest]
+
+        let nonce = "00112233445566778899"
+        let quote = try signet(["agent", "quote", "--tcti", swtpm.tcti, "--ak", agent, "--nonce", nonce, "--log", log,
+                                "--event-log", fixture, "--out", dir.url("e.json")])
+        XCTAssertEqual(quote.status, 0, quote.output)
+        XCTAssertTrue(quote.stdout.contains("firmware event log \(try FileBytes.read(fixture).count) bytes"), quote.stdout)
+        let pass = try signet(["attest", "verify", dir.url("e.json"), "--nonce", nonce, "--ak", "\(agent)/ak.pem", "--boot-reference", lenient] + reference)
+        XCTAssertEqual(pass.status, 0, pass.output)
+        XCTAssertTrue(pass.stdout.contains("  boot    chain stub matched, Secure Boot off"), pass.stdout)
+        let json = try signet(["attest", "verify", dir.url("e.json"), "--nonce", nonce, "--ak", "\(agent)/ak.pem", "--boot-reference", lenient,
+                               "--json"] + reference)
+        let doc = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any], json.output)
+        XCTAssertEqual((doc["boot"] as? [String: Any])?["matched_chain"] as? String, "stub")
+
+        // Secure Boot required: the boot fails naming the SecureBoot variable's event, and the IMA log is not judged.
+        let refused = try signet(["attest", "verify", dir.url("e.json"), "--nonce", nonce, "--ak", "\(agent)/ak.pem", "--boot-reference", strict] + reference)
+        XCTAssertEqual(refused.status, 1, refused.output)
+        XCTAssertTrue(refused.stdout.contains("[secure-boot-off]") && refused.stdout.contains("PCR 7 EV_EFI_VARIABLE_DRIVER_CONFIG"), refused.stdout)
+        XCTAssertFalse(refused.stdout.contains("  log     "), refused.stdout)
+
+        // Evidence without the event log fails when the boot is judged, and passes when it is not.
+        let bare = try signet(["agent", "quote", "--tcti", swtpm.tcti, "--ak", agent, "--nonce", nonce, "--log", log, "--no-event-log",
+                               "--out", dir.url("bare.json")])
+        XCTAssertEqual(bare.status, 0, bare.output)
+        XCTAssertTrue(bare.stdout.contains("no firmware event log"), bare.stdout)
+        let missing = try signet(["attest", "verify", dir.url("bare.json"), "--nonce", nonce, "--ak", "\(agent)/ak.pem", "--boot-reference", lenient] + reference)
+        XCTAssertEqual(missing.status, 1, missing.output)
+        XCTAssertTrue(missing.stdout.contains("[boot-event-log-missing]"), missing.stdout)
+        let unjudged = try signet(["attest", "verify", dir.url("bare.json"), "--nonce", nonce, "--ak", "\(agent)/ak.pem"] + reference)
+        XCTAssertEqual(unjudged.status, 0, unjudged.output)
+
+        // Bad input: an unreadable event log, a broken boot reference, a boot reference where no quote is.
+        let noFile = try signet(["agent", "quote", "--tcti", swtpm.tcti, "--ak", agent, "--nonce", nonce, "--log", log,
+                                 "--event-log", dir.url("absent.bin"), "--out", dir.url("x.json")])
+        XCTAssertEqual(noFile.status, 2, noFile.output)
+        XCTAssertTrue(noFile.stderr.contains("absent.bin"), noFile.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.url("x.json")), "nothing written on an error")
+        let broken = dir.write("boot-broken.json", "{\"format\": \"signet-boot-reference\", \"version\": 1, \"chains\": 3}")
+        let bad = try signet(["attest", "verify", dir.url("e.json"), "--nonce", nonce, "--ak", "\(agent)/ak.pem", "--boot-reference", broken] + reference)
+        XCTAssertEqual(bad.status, 2, bad.output)
+        XCTAssertTrue(bad.stderr.contains("boot-broken.json") && bad.stderr.contains("chains"), bad.stderr)
+        let offline = try signet(["attest", "check-log", log, "--boot-reference", lenient] + reference)
+        XCTAssertEqual(offline.status, 2, offline.output)
+        XCTAssertTrue(offline.stderr.contains("boot-reference check"), offline.stderr)
+    }
+
     /// A program that runs while the agent reads the log leaves an honest node passing. The
     /// agent quotes first and reads the log after, so the log holds every entry the quote
     /// covers; one that read first would quote a PCR 10 ahead of its log. Made deterministic with
@@ -171,6 +248,23 @@ final class AttestCLITests: SwtpmCLITestCase {
         let junk = dir.write("junk.json", "{\"meta\": {}}")
         let bad = try signet(["reference", "import-keylime", junk])
         XCTAssertEqual(bad.status, 2, bad.output)
+        XCTAssertTrue(export.stderr.contains("no boot_aggregate values"), export.stderr)
+
+        // The keyrings the kernel logs (.ima and _ima by default, or --keyring) and boot_aggregate values.
+        let aggregate = String(repeating: "ab", count: 32)
+        let tuned = try signet(["reference", "export-keylime", "--cert", keys.certPath, "--manifest", manifest, "--keyring", "_ima",
+                                "--boot-aggregate", "sha256:\(aggregate)", "-o", out])
+        XCTAssertEqual(tuned.status, 0, tuned.output)
+        XCTAssertFalse(tuned.stderr.contains("boot_aggregate"), tuned.stderr)
+        let tunedPolicy = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(try FileBytes.read(out))) as? [String: Any])
+        XCTAssertEqual((tunedPolicy["keyrings"] as? [String: [String]])?.keys.sorted(), ["_ima"])
+        XCTAssertEqual((tunedPolicy["digests"] as? [String: [String]])?["boot_aggregate"], [aggregate])
+        XCTAssertEqual((policy["keyrings"] as? [String: [String]])?.keys.sorted(), [".ima", "_ima"])
+        for bad in [["--boot-aggregate", "xyz"], ["--boot-aggregate", "abcd"], ["--keyring", ""]] {
+            let refused = try signet(["reference", "export-keylime", "--cert", keys.certPath, "--manifest", manifest] + bad)
+            XCTAssertEqual(refused.status, 2, "\(bad): \(refused.output)")
+            XCTAssertTrue(refused.stderr.contains(bad[0]), refused.stderr)
+        }
     }
 
     func testCheckLogJudgesALogOffline() throws {

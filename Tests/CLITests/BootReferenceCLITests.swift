@@ -16,11 +16,7 @@ final class BootReferenceCLITests: XCTestCase {
 
     var dir: TempDir!
 
-    override func setUp() { dir = TempDir("signet-boot-reference-cli") }
-    override func tearDown() {
-        if let dir { try? FileManager.default.removeItem(atPath: dir.path) }
-        dir = nil
-    }
+    override func setUp() { dir = makeTempDir("signet-boot-reference-cli") }
 
     func run(_ args: [String]) throws -> ProcessResult { try runProgram(signetBinary, args) }
 
@@ -269,17 +265,17 @@ final class BootReferenceCLITests: XCTestCase {
         let badDigest = dir.write("bad-digest.json", Array(try JSONSerialization.data(withJSONObject: bad)))
         let d = try run(["boot-reference", "check", badDigest, "--event-log", fixture("secureboot-on.bin"), "--pcrs", fixture("secureboot-on.pcrs")])
         XCTAssertEqual(d.status, 2, d.output)
-        XCTAssertTrue(d.stderr.contains("\(badDigest): not a boot reference: chains[0].applications[0].sha256"), d.stderr)
+        XCTAssertTrue(d.stderr.contains("\(badDigest): boot reference field chains[0].applications[0].sha256: \"not-a-digest\""), d.stderr)
         let notJSON = dir.write("not.json", "{\"format\": ")
         let j = try run(["boot-reference", "check", notJSON, "--event-log", fixture("secureboot-on.bin"), "--pcrs", fixture("secureboot-on.pcrs")])
         XCTAssertEqual(j.status, 2, j.output)
-        XCTAssertTrue(j.stderr.contains("\(notJSON): not a boot reference"), j.stderr)
+        XCTAssertTrue(j.stderr.contains("\(notJSON): not a usable boot reference: not strict JSON"), j.stderr)
         bad = try jsonObject(try String(contentsOfFile: reference, encoding: .utf8), reference)
         bad["version"] = 2
         let v2 = dir.write("v2.json", Array(try JSONSerialization.data(withJSONObject: bad)))
         let s = try run(["boot-reference", "show", v2])
         XCTAssertEqual(s.status, 2, s.output)
-        XCTAssertTrue(s.stderr.contains("\(v2): version: 2"), s.stderr)
+        XCTAssertTrue(s.stderr.contains("\(v2): boot reference field version: is 2"), s.stderr)
 
         // A PCR file with a malformed value names its line.
         let pcrs = dir.write("pcrs.txt", "sha256 0 \(String(repeating: "00", count: 32))\nsha256 1 ABCD\n")

@@ -2,6 +2,7 @@ import XCTest
 import Foundation
 import IMAFormat
 import SignetCrypto
+import Provenance
 import Signing
 import SignetTestSupport
 
@@ -10,7 +11,7 @@ final class CLITests: XCTestCase {
     var dir: TempDir!
     var signet: String { signetBinary }
 
-    override func setUp() { dir = TempDir("signet-cli") }
+    override func setUp() { dir = makeTempDir("signet-cli") }
 
     func run(_ args: [String], env: [String: String] = [:]) throws -> ProcessResult {
         try runProgram(signet, args, environment: env)
@@ -84,6 +85,15 @@ final class CLITests: XCTestCase {
         let header = try json(String(decoding: try FileBytes.read(manifest), as: UTF8.self).split(separator: "\n")[0].description)
         XCTAssertEqual(header["build_id"] as? String, "ci-7")
         XCTAssertEqual(header["created"] as? String, "2023-11-14T22:13:20Z")
+
+        // Again: nothing to sign. The rate counts signed files only; the checked ones have their own.
+        let again = try run(["sign", "--key", key, "--cert", cert, "--json", dir.url("tree")])
+        XCTAssertEqual(again.status, 0, again.output)
+        let againSummary = try XCTUnwrap(try json(again.stdout)["summary"] as? [String: Any])
+        XCTAssertEqual(againSummary["signed"] as? Int, 0)
+        XCTAssertEqual(againSummary["already_signed"] as? Int, 2)
+        XCTAssertEqual(againSummary["files_per_second"] as? Int, 0)
+        XCTAssertGreaterThan(againSummary["files_checked_per_second"] as? Int ?? 0, 0)
 
         let mv = try run(["manifest", "verify", "--cert", cert, manifest])
         XCTAssertEqual(mv.status, 0, mv.output)
@@ -240,6 +250,21 @@ final class CLITests: XCTestCase {
             let r = try run(sub)
             XCTAssertEqual(r.status, 0, "\(sub): \(r.output)")
             XCTAssertTrue(r.stdout.contains("USAGE"), "\(sub)")
+        }
+        // Help tells the truth: defaults as users type them, once; every listed value described;
+        // an example for every subcommand.
+        for sub in [["sign"], ["image", "prepare"], ["verify"], ["policy", "check"], ["apply"]] {
+            let help = try run(sub + ["--help"]).stdout
+            XCTAssertFalse(help.contains("(default: 4)"), "\(sub): \(help)")
+            XCTAssertFalse(help.contains("(default: all cores). (default:"), "\(sub): \(help)")
+            XCTAssertFalse(help.contains("default: lp64"), "\(sub): \(help)")
+            XCTAssertNil(help.range(of: #" - *\n"#, options: .regularExpression), "\(sub): a value without a description: \(help)")
+        }
+        for sub in [["keys", "show"], ["manifest", "show"], ["keyring", "list"], ["reference", "import-keylime"], ["attest", "verify"],
+                    ["attest", "check-log"], ["boot-reference", "create"], ["agent", "quote"]] {
+            let help = try run(sub + ["--help"]).stdout
+            XCTAssertTrue(help.contains("Example"), "\(sub) has no example: \(help)")
+            XCTAssertNil(help.range(of: #" \\\n"#, options: .regularExpression), "\(sub): a stray backslash: \(help)")
         }
         let bash = try run(["--generate-completion-script", "bash"])
         XCTAssertEqual(bash.status, 0)

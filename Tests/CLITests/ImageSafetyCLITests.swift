@@ -14,8 +14,7 @@ final class ImageSafetyCLITests: XCTestCase {
     var dir: TempDir!
     let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
 
-    override func setUp() { dir = TempDir("signet-image-safety") }
-    override func tearDown() { dir = nil }
+    override func setUp() { dir = makeTempDir("signet-image-safety") }
 
     func run(_ args: [String], environment: [String: String] = [:]) throws -> ProcessResult {
         try runProgram(signetBinary, args, environment: environment)

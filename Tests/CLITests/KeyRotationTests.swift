@@ -2,6 +2,7 @@ import XCTest
 import Foundation
 import IMAFormat
 import SignetCrypto
+import Provenance
 import Signing
 import SignetTestSupport
 
@@ -11,7 +12,7 @@ import SignetTestSupport
 final class KeyRotationTests: XCTestCase {
     var dir: TempDir!
 
-    override func setUp() { dir = TempDir("signet-rotation") }
+    override func setUp() { dir = makeTempDir("signet-rotation") }
 
     func run(_ args: [String]) throws -> ProcessResult { try runProgram(signetBinary, args) }
 

@@ -13,8 +13,7 @@ import SignetTestSupport
 final class KeyringCLITests: XCTestCase {
     var dir: TempDir!
 
-    override func setUp() { dir = TempDir("signet-keyring-cli") }
-    override func tearDown() { dir = nil }
+    override func setUp() { dir = makeTempDir("signet-keyring-cli") }
 
     func testListWithoutPossessingTheUserKeyringExplainsTheFix() throws {
         let keyctl = try requiredTool("keyctl", package: "keyutils")

@@ -10,8 +10,7 @@ final class PolicyCLITests: XCTestCase {
     var dir: TempDir!
     let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
 
-    override func setUp() { dir = TempDir("signet-policy-cli") }
-    override func tearDown() { dir = nil }
+    override func setUp() { dir = makeTempDir("signet-policy-cli") }
 
     func run(_ args: [String]) throws -> ProcessResult { try runProgram(signetBinary, args) }
 

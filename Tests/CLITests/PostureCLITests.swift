@@ -8,11 +8,7 @@ import SignetTestSupport
 final class PostureCLITests: XCTestCase {
     var dir: TempDir!
 
-    override func setUp() { dir = TempDir("signet-posture-cli") }
-    override func tearDown() {
-        if let dir { try? FileManager.default.removeItem(atPath: dir.path) }
-        dir = nil
-    }
+    override func setUp() { dir = makeTempDir("signet-posture-cli") }
 
     func run(_ args: [String]) throws -> ProcessResult { try runProgram(signetBinary, args) }
 
@@ -30,7 +26,7 @@ final class PostureCLITests: XCTestCase {
         dir.mkdir("root/sys/kernel/security/ima/policy")
         dir.write("root/sys/module/module/parameters/sig_enforce", "Y\n")
         if let secureBoot {
-            dir.write("root/sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-e98c0ccf0e46", [6, 0, 0, 0, secureBoot])
+            dir.write("root/sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c", [6, 0, 0, 0, secureBoot])
         }
         return dir.url("root")
     }

@@ -6,8 +6,7 @@ import SignetTestSupport
 /// `fleet`, passing the arguments through; both say what they are.
 final class VerifierPackageCLITests: XCTestCase {
     var dir: TempDir!
-    override func setUp() { dir = TempDir("signet-split") }
-    override func tearDown() { dir = nil }  // XCTest keeps the test case: release the directory now
+    override func setUp() { dir = makeTempDir("signet-split") }
 
     var verifierBinary: String { (signetBinary as NSString).deletingLastPathComponent + "/signet-verifier" }
 

@@ -1,6 +1,7 @@
 import XCTest
 import Foundation
 import SignetCLI
+import VerifierConnection
 import SignetTestSupport
 
 /// Issue 13, finding 8: `--verifier` was a string-prefix test, so `http://127.evil.example`,

@@ -202,24 +202,11 @@ func expectError<T>(_ code: DebianPackageError.Code, file: StaticString = #fileP
     }
 }
 
-/// Temp directories, removed in tearDown (XCTest on Linux keeps test case instances alive).
+/// Temp directories (under $TMPDIR, removed when each test ends: `makeTempDir` of SignetTestSupport)
+/// and the reference tools.
 class TempDirTestCase: XCTestCase {
-    private var dirs = [String]()
-
-    func makeTempDir(_ label: String = "signet-deb-test") -> String {
-        var template = Array("/tmp/\(label).XXXXXX".utf8CString)
-        let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
-        precondition(made != nil, "mkdtemp failed")
-        let path = String(cString: made!)
-        dirs.append(path)
-        return path
-    }
-
-    override func tearDown() {
-        for d in dirs { try? FileManager.default.removeItem(atPath: d) }
-        dirs.removeAll()
-        super.tearDown()
-    }
+    /// A fresh directory's path, removed when the test ends.
+    func tempPath(_ label: String = "signet-deb-test") -> String { makeTempDir(label).path }
 
     /// Runs a tool the tests compare against; fails the test when it is missing or fails.
     @discardableResult

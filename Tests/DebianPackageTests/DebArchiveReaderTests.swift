@@ -49,7 +49,7 @@ final class DebArchiveReaderTests: TempDirTestCase {
     }
 
     func testEveryCompressionReadsAsDpkgDebUnpacks() throws {
-        let dir = makeTempDir()
+        let dir = tempPath()
         let tree = try makeTree(dir)
         for compression in ["xz", "zstd", "gzip", "none"] {
             let deb = dir + "/p-\(compression).deb"
@@ -79,7 +79,7 @@ final class DebArchiveReaderTests: TempDirTestCase {
 
     /// xz with several blocks (as dpkg-deb writes big members) decoded on two threads gives the same content.
     func testMultiThreadedXZ() throws {
-        let dir = makeTempDir()
+        let dir = tempPath()
         let tree = try makeTree(dir)
         let deb = dir + "/p.deb"
         try build(tree, "none", to: deb)
@@ -134,7 +134,7 @@ final class DebArchiveReaderTests: TempDirTestCase {
         // Content: the smallest few, against dpkg-deb -x.
         let sized = names.map { ($0, (try? FileManager.default.attributesOfItem(atPath: cache + "/" + $0)[.size] as? Int) ?? 0) }
         for (name, _) in sized.sorted(by: { $0.1 < $1.1 }).prefix(6) {
-            let dir = makeTempDir()
+            let dir = tempPath()
             try run("dpkg-deb", ["-x", cache + "/" + name, dir + "/x"], package: "dpkg")
             let expected = try digests(ofTree: dir + "/x")
             let (_, handler) = try readDeb(readFileBytes(cache + "/" + name))
@@ -148,7 +148,7 @@ final class DebArchiveReaderTests: TempDirTestCase {
 
     /// A real .deb cut at every byte: refused each time, never a partial success.
     func testTruncatedAtEveryByte() throws {
-        let dir = makeTempDir()
+        let dir = tempPath()
         let tree = try makeTree(dir)
         let deb = dir + "/p.deb"
         try FileManager.default.removeItem(atPath: tree + "/usr/bin/big")
@@ -176,7 +176,7 @@ final class DebArchiveReaderTests: TempDirTestCase {
 
     /// A corrupt byte inside the compressed data: the decoder's error, with the member and its offsets.
     func testCorruptCompressedData() throws {
-        let dir = makeTempDir()
+        let dir = tempPath()
         let tree = try makeTree(dir)
         for (compression, member) in [("xz", "data.tar.xz"), ("zstd", "data.tar.zst"), ("gzip", "data.tar.gz")] {
             let deb = dir + "/c-\(compression).deb"
@@ -296,7 +296,7 @@ final class DebArchiveReaderTests: TempDirTestCase {
 
     /// A bomb: a tiny xz member that expands past the limit is stopped there.
     func testExpansionLimit() throws {
-        let dir = makeTempDir()
+        let dir = tempPath()
         _ = FileManager.default.createFile(atPath: dir + "/zeros", contents: Data(count: 8 << 20))
         _ = try runProgram("/bin/sh", ["-c", "cd '\(dir)' && tar -cf data.tar zeros && xz -9 data.tar"])
         let deb = DebBuilder.deb(data: readFileBytes(dir + "/data.tar.xz"), dataName: "data.tar.xz")

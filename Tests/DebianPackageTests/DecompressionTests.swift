@@ -13,7 +13,7 @@ final class DecompressionTests: TempDirTestCase {
     }
 
     func compress(_ data: [UInt8], _ command: String) throws -> [UInt8] {
-        let dir = makeTempDir()
+        let dir = tempPath()
         XCTAssertTrue(FileManager.default.createFile(atPath: dir + "/in", contents: Data(data)))
         let r = try runProgram("/bin/sh", ["-c", "\(command) < '\(dir)/in' > '\(dir)/out'"])
         XCTAssertEqual(r.status, 0, "\(command): \(r.output)")

@@ -106,7 +106,7 @@ final class TarParserTests: TempDirTestCase {
 
     /// GNU tar's own gnu, ustar and pax archives of long names and link targets read as it lists them.
     func testArchivesWrittenByGNUTar() throws {
-        let dir = makeTempDir()
+        let dir = tempPath()
         let tree = dir + "/tree"
         let deep = "usr/share/" + String(repeating: "long-directory-name/", count: 6)
         try FileManager.default.createDirectory(atPath: tree + "/" + deep, withIntermediateDirectories: true)

@@ -15,6 +15,7 @@ final class HTTPClientTests: XCTestCase {
     override func tearDown() {
         for server in servers { server.stop() }
         servers = []
+        dir?.remove()
         dir = nil
         super.tearDown()
     }
@@ -163,8 +164,13 @@ final class HTTPClientTests: XCTestCase {
         XCTAssertTrue(error?.description.hasPrefix("http://127.0.0.1:\(port)/x: ") ?? false)
     }
 
+    /// Hermetic: a 64-octet label is longer than DNS allows (RFC 1035: 63), so the resolver
+    /// refuses the name itself and no query leaves the machine (a real lookup needs a network
+    /// and a name server, and can take seconds to fail).
     func testUnresolvableHost() throws {
-        _ = expectError(.connect) { try HTTPClient(timeoutSeconds: 10).request("GET", "http://no-such-host.invalid/") }
+        let host = String(repeating: "a", count: 64) + ".invalid"
+        let error = expectError(.connect) { try HTTPClient(timeoutSeconds: 10).request("GET", "http://\(host)/") }
+        XCTAssertTrue(error?.message.contains("resolve") ?? false, error?.message ?? "")
     }
 
     func testInvalidURLs() throws {

@@ -2,6 +2,7 @@ import XCTest
 import Foundation
 import IMAFormat
 import SignetCrypto
+@testable import Provenance
 @testable import Signing
 import SignetTestSupport
 

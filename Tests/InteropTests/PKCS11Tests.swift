@@ -3,6 +3,7 @@ import Foundation
 import Synchronization
 import IMAFormat
 import SignetCrypto
+@testable import Provenance
 @testable import Signing
 import SignetHTTPClient
 import SignetTestSupport
@@ -88,6 +89,7 @@ final class PKCS11Tests: XCTestCase {
 
     /// Removes the token directory when the class is done.
     override class func tearDown() {
+        if case .success(let f)? = fixture { f.dir.remove() }
         fixture = nil
         super.tearDown()
     }

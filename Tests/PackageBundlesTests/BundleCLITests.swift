@@ -11,7 +11,7 @@ final class BundleCLITests: BundleTestCase {
 
     func testCreateVerifyShow() throws {
         let keys = try makeKeys()
-        let dir = makeTempDir()
+        let dir = tempPath()
         let deb = try buildDeb(in: dir, version: "2:1.0-1")
         let out = dir + "/bundles"
         let create = try signet(["create", "--key", keys.keyPath, "--cert", keys.certPath, "--out", out, deb],
@@ -43,7 +43,7 @@ final class BundleCLITests: BundleTestCase {
     func testRefusalsExitOneWithTheReason() throws {
         let keys = try makeKeys()
         let other = try makeKeys(name: "other")
-        let dir = makeTempDir()
+        let dir = tempPath()
         let deb = try buildDeb(in: dir)
         let arm = try buildDeb(in: dir, architecture: "arm64")
         let rebuilt = try buildDeb(in: dir, extra: " rebuilt")
@@ -73,7 +73,7 @@ final class BundleCLITests: BundleTestCase {
     /// A truncated .deb among good ones: exit 2 naming the member and offset, and nothing written.
     func testCreateWritesNothingWhenOneDebFails() throws {
         let keys = try makeKeys()
-        let dir = makeTempDir()
+        let dir = tempPath()
         let good = try buildDeb(in: dir)
         var cut = bytes(of: good)
         cut.removeLast(200)
@@ -90,9 +90,9 @@ final class BundleCLITests: BundleTestCase {
     func testRepoCommand() throws {
         let keys = try makeKeys()
         let other = try makeKeys(name: "other")
-        let repo = makeTempDir() + "/apt"
+        let repo = tempPath() + "/apt"
         try FileManager.default.createDirectory(atPath: repo + "/pool", withIntermediateDirectories: true)
-        let work = makeTempDir()
+        let work = tempPath()
         for p in ["signet-one", "signet-two"] {
             try FileManager.default.copyItem(atPath: try buildDeb(in: work, package: p), toPath: repo + "/pool/\(p)_1.0-1_amd64.deb")
         }

@@ -4,16 +4,17 @@ import DebianPackage
 import IMAFormat
 import PackageBundles
 import SignetCrypto
+import Provenance
 import Signing
 import SignetTestSupport
 
 /// Bundles inside an apt repository: layout, the signed index, incremental updates, and refusals.
 final class BundleRepositoryTests: BundleTestCase {
     func makeRepo() throws -> (repo: String, debs: [String]) {
-        let repo = makeTempDir() + "/apt"
+        let repo = tempPath() + "/apt"
         let pool = repo + "/pool/main/s"
         try FileManager.default.createDirectory(atPath: pool, withIntermediateDirectories: true)
-        let work = makeTempDir()
+        let work = tempPath()
         var debs = [String]()
         for (package, compression) in [("signet-alpha", "xz"), ("signet-beta", "zstd"), ("signet-gamma", "gzip")] {
             let deb = try buildDeb(in: work, package: package, compression: compression)
@@ -54,7 +55,7 @@ final class BundleRepositoryTests: BundleTestCase {
         XCTAssertEqual(bytes(of: root + "/signet/index.json"), indexBytes)
 
         // A new version replaces one package: one bundle made, the old one removed.
-        let work = makeTempDir()
+        let work = tempPath()
         let newer = try buildDeb(in: work, package: "signet-beta", version: "1.0-2", compression: "zstd")
         try FileManager.default.removeItem(atPath: debs[1])
         try FileManager.default.copyItem(atPath: newer, toPath: root + "/pool/main/s/signet-beta_1.0-2_amd64.deb")
@@ -107,7 +108,7 @@ final class BundleRepositoryTests: BundleTestCase {
     func testNothingWrittenOnError() throws {
         let keys = try makeKeys()
         let (root, _) = try makeRepo()
-        let work = makeTempDir()
+        let work = tempPath()
         let twin = try buildDeb(in: work, package: "signet-alpha", compression: "xz", extra: " but different")
         try FileManager.default.createDirectory(atPath: root + "/pool/other", withIntermediateDirectories: true)
         try FileManager.default.copyItem(atPath: twin, toPath: root + "/pool/other/signet-alpha_1.0-1_amd64.deb")

@@ -4,32 +4,19 @@ import DebianPackage
 import IMAFormat
 import PackageBundles
 import SignetCrypto
+import Provenance
 import Signing
 import SignetTestSupport
 
-/// Temp directories and key fixtures, removed in tearDown (XCTest on Linux keeps test case
-/// instances, so deinit-based cleanup would not run until the process ends).
+/// Temp directories (under $TMPDIR, removed when each test ends: `makeTempDir` of SignetTestSupport),
+/// key fixtures, and .debs built by dpkg-deb.
 class BundleTestCase: XCTestCase {
-    /// Kept alive for the whole test (a TempDir removes its directory when released).
-    private var dirs = [TempDir]()
-
-    func makeTempDir() -> String {
-        let d = TempDir("signet-bundle-test")
-        dirs.append(d)
-        return d.path
-    }
+    /// A fresh directory's path, removed when the test ends.
+    func tempPath() -> String { makeTempDir("signet-bundle-test").path }
 
     /// A CA and a signing certificate under a fresh directory.
     func makeKeys(_ algorithm: KeyAlgorithm = .rsa(bits: 2048), name: String = "ima") throws -> KeyFixture {
-        let d = TempDir("signet-bundle-keys")
-        dirs.append(d)
-        return try KeyFixture(in: d, algorithm: algorithm, name: name)
-    }
-
-    override func tearDown() {
-        for d in dirs { try? FileManager.default.removeItem(atPath: d.path) }
-        dirs.removeAll()
-        super.tearDown()
+        try KeyFixture(in: makeTempDir("signet-bundle-keys"), algorithm: algorithm, name: name)
     }
 
     @discardableResult

@@ -4,6 +4,7 @@ import DebianPackage
 import IMAFormat
 import PackageBundles
 import SignetCrypto
+import Provenance
 import Signing
 import SignetTestSupport
 
@@ -13,14 +14,14 @@ import SignetTestSupport
 final class SignatureBundleTests: BundleTestCase {
     /// Unpacks `deb` with dpkg-deb and returns the directory.
     func unpack(_ deb: String) throws -> String {
-        let dir = makeTempDir() + "/x"
+        let dir = tempPath() + "/x"
         try tool("dpkg-deb", ["-x", deb, dir], package: "dpkg")
         return dir
     }
 
     func testSignaturesAreTheBytesEvmctlWrites() throws {
         let evmctl = try requiredTool("evmctl", package: "ima-evm-utils")
-        let dir = makeTempDir()
+        let dir = tempPath()
         let keys = try makeKeys(.rsa(bits: 2048))
         for compression in ["xz", "zstd", "gzip", "none"] {
             let deb = try buildDeb(in: dir, compression: compression)
@@ -46,7 +47,7 @@ final class SignatureBundleTests: BundleTestCase {
     /// ECDSA signatures differ every time: evmctl verifies them on the unpacked files instead.
     func testECDSASignaturesVerifyWithEvmctl() throws {
         let evmctl = try requiredTool("evmctl", package: "ima-evm-utils")
-        let dir = makeTempDir()
+        let dir = tempPath()
         let keys = try makeKeys(.ecdsa(curve: .p256), name: "p256")
         let deb = try buildDeb(in: dir, compression: "zstd")
         let built = try XCTUnwrap(try build([deb], keys).first)
@@ -97,7 +98,7 @@ final class SignatureBundleTests: BundleTestCase {
     }
 
     func testDocumentRoundTripsAndIsDeterministic() throws {
-        let dir = makeTempDir()
+        let dir = tempPath()
         let keys = try makeKeys()
         let deb = try buildDeb(in: dir)
         let a = try XCTUnwrap(try build([deb], keys).first)
@@ -118,7 +119,7 @@ final class SignatureBundleTests: BundleTestCase {
     }
 
     func testStrictParsing() throws {
-        let dir = makeTempDir()
+        let dir = tempPath()
         let keys = try makeKeys()
         let good = try XCTUnwrap(try build([try buildDeb(in: dir)], keys).first).bytes
         let text = String(decoding: good, as: UTF8.self)
@@ -148,7 +149,7 @@ final class SignatureBundleTests: BundleTestCase {
     // MARK: - Verification refusals
 
     func testVerifyAndRefusals() throws {
-        let dir = makeTempDir()
+        let dir = tempPath()
         let keys = try makeKeys()
         let deb = try buildDeb(in: dir)
         let built = try XCTUnwrap(try build([deb], keys).first)
@@ -216,7 +217,7 @@ final class SignatureBundleTests: BundleTestCase {
 
     /// A .deb that cannot be read fails alone, with the member and offset; the others still build.
     func testBadPackagesFailAlone() throws {
-        let dir = makeTempDir()
+        let dir = tempPath()
         let keys = try makeKeys()
         let good = try buildDeb(in: dir)
         var truncated = bytes(of: good)

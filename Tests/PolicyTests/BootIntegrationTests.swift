@@ -5,6 +5,7 @@ import Glibc
 #endif
 import IMAFormat
 import SignetCrypto
+import Provenance
 import Signing
 import SignetTestSupport
 @testable import Policy
@@ -15,8 +16,7 @@ import SignetTestSupport
 final class BootIntegrationTests: XCTestCase {
     var dir: TempDir!
 
-    override func setUp() { dir = TempDir("signet-policy-tests") }
-    override func tearDown() { dir = nil }
+    override func setUp() { dir = makeTempDir("signet-policy-tests") }
 
     func mode(_ path: String) -> Int {
         var st = stat()

@@ -1,5 +1,6 @@
 import XCTest
 import IMAFormat
+import Provenance
 import Signing
 import SignetTestSupport
 @testable import Policy
@@ -9,8 +10,7 @@ import SignetTestSupport
 final class KernelParametersTests: XCTestCase {
     var dir: TempDir!
 
-    override func setUp() { dir = TempDir("signet-kernel-parameters") }
-    override func tearDown() { dir = nil }
+    override func setUp() { dir = makeTempDir("signet-kernel-parameters") }
 
     private func policy(_ text: String) throws -> IMAPolicy { try IMAPolicy(parsing: text) }
 

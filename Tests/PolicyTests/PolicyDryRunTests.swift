@@ -5,6 +5,7 @@ import Glibc
 #endif
 import IMAFormat
 import SignetCrypto
+import Provenance
 import Signing
 import SignetTestSupport
 @testable import Policy
@@ -16,10 +17,9 @@ final class PolicyDryRunTests: XCTestCase {
     var keys: KeyFixture!
 
     override func setUpWithError() throws {
-        dir = TempDir("signet-dry-run")
+        dir = makeTempDir("signet-dry-run")
         keys = try KeyFixture(in: dir)
     }
-    override func tearDown() { dir = nil; keys = nil }
 
     /// A Debian-like tree: programs, the loader under a versioned name behind the
     /// PT_INTERP symlink, libc behind libc.so.6, /sbin/init -> /bin/ls with its libraries.

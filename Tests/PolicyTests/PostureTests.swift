@@ -12,11 +12,7 @@ import SignetTestSupport
 final class PostureTests: XCTestCase {
     var dir: TempDir!
 
-    override func setUp() { dir = TempDir("signet-posture-tests") }
-    override func tearDown() {
-        if let dir { try? FileManager.default.removeItem(atPath: dir.path) }
-        dir = nil
-    }
+    override func setUp() { dir = makeTempDir("signet-posture-tests") }
 
     static let config = """
         CONFIG_IMA=y
@@ -453,7 +449,7 @@ final class PostureTests: XCTestCase {
 
     func testReaderLoadedPolicyAndSecureBoot() {
         let root = fakeTree(policyWriteOnly: false)
-        dir.write("root/sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-e98c0ccf0e46", [6, 0, 0, 0, 1])
+        dir.write("root/sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c", [6, 0, 0, 0, 1])
         let s = PostureReader(root: root).read()
         XCTAssertEqual(s.secureBoot.value, [6, 0, 0, 0, 1])
         let report = PostureEvaluator.evaluate(s)

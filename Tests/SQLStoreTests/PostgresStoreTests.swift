@@ -14,6 +14,7 @@ final class PostgresStoreTests: XCTestCase {
     override class func tearDown() {
         server?.stop()
         server = nil
+        dir?.remove()
         dir = nil
         super.tearDown()
     }
@@ -98,10 +99,28 @@ final class PostgresStoreTests: XCTestCase {
             }
         }
         holder.wait()
-        let start = Date()
-        DispatchQueue.global().asyncAfter(deadline: .now() + 0.5) { release.signal() }
+        // The lock is released only once the migration is seen waiting for it (an advisory lock
+        // not granted, in pg_locks), so migrate must return after the release.
+        let watcher = Locked(try PostgresConnection(url: url))
+        let sawWaiting = Locked(false), released = Locked(false)
+        let watching = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async {
+            let waiting = waitUntil(timeout: 30) {
+                let rows = try? watcher.with { try $0.query("""
+                    SELECT COUNT(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted
+                    AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+                    """) }
+                return ((try? rows?.first?.integer("n")) ?? 0) > 0
+            }
+            sawWaiting.with { $0 = waiting }
+            released.with { $0 = true }
+            release.signal()
+            watching.signal()
+        }
         XCTAssertEqual(try b.migrate([Migration(version: 1, name: "one", sql: "CREATE TABLE one (x BIGINT)")]), [1])
-        XCTAssertGreaterThan(Date().timeIntervalSince(start), 0.4)
+        XCTAssertTrue(released.value, "migrate returned while another session held the migration lock")
+        watching.wait()
+        XCTAssertTrue(sawWaiting.value, "migrate never waited for the migration lock")
     }
 
     func testDeadlockIsRetriedByTransaction() throws {
@@ -142,6 +161,8 @@ final class PostgresStoreTests: XCTestCase {
         try a.query("BEGIN"); try b.query("BEGIN")
         try a.query("SELECT id FROM dl WHERE id = 1 FOR UPDATE")
         try b.query("SELECT id FROM dl WHERE id = 2 FOR UPDATE")
+        let pidA = try a.query("SELECT pg_backend_pid() AS pid")[0].integer("pid")
+        let watcher = try PostgresConnection(url: url)
         let boxA = Locked(a)
         let resultA = Locked<Error?>(nil)
         let done = DispatchSemaphore(value: 0)
@@ -151,7 +172,10 @@ final class PostgresStoreTests: XCTestCase {
             }
             done.signal()
         }
-        usleep(200_000)
+        // A waits for B's row lock before B asks for A's.
+        XCTAssertTrue(try waitUntil(timeout: 30) {
+            try watcher.query("SELECT COUNT(*) AS n FROM pg_locks WHERE pid = $1 AND NOT granted", [.integer(pidA)])[0].integer("n") > 0
+        }, "the first session never waited for the second's lock")
         var resultB: Error?
         do { try b.query("SELECT id FROM dl WHERE id = 1 FOR UPDATE") } catch { resultB = error }
         _ = try? b.query("ROLLBACK")

@@ -8,11 +8,7 @@ final class SQLiteStoreTests: XCTestCase {
     private var dir: TempDir!
 
     override func setUp() {
-        dir = TempDir("signet-sqlite")
-    }
-
-    override func tearDown() {
-        dir = nil
+        dir = makeTempDir("signet-sqlite")
     }
 
     private func makeDatabase(maxConnections: Int = 4) throws -> SQLDatabase {
@@ -67,10 +63,20 @@ final class SQLiteStoreTests: XCTestCase {
         let impatient = try SQLiteConnection(path: path, busyTimeoutMilliseconds: 50)
         try holder.query("BEGIN IMMEDIATE")
         Conformance.assertSQLError(.conflict, try impatient.query("INSERT INTO t VALUES (1)"))
-        // SQLDatabase.transaction waits (busy timeout) and then commits once the lock is released.
+        // SQLDatabase.transaction waits (busy timeout) and then commits once the lock is released:
+        // the holder commits once this thread is seen waiting (asleep in SQLite's busy handler).
         let box = Locked(holder)
-        DispatchQueue.global().asyncAfter(deadline: .now() + 0.3) { box.with { _ = try? $0.query("COMMIT") } }
+        let waiter = getpid()  // XCTest runs the test on the main thread, whose id is the process's
+        let sawWaiting = Locked(false), committed = Locked(false)
+        DispatchQueue.global().async {
+            let waiting = waitUntil(timeout: 30) { sleepingThreads(of: waiter).contains { $0.thread == waiter } }
+            sawWaiting.with { $0 = waiting }
+            committed.with { $0 = true }
+            box.with { _ = try? $0.query("COMMIT") }
+        }
         try db.transaction { c in try c.query("INSERT INTO t VALUES (2)") }
+        XCTAssertTrue(committed.value, "the transaction committed while another handle held the write lock")
+        XCTAssertTrue(sawWaiting.value, "the transaction never waited for the write lock")
         XCTAssertEqual(try db.query("SELECT x FROM t").map(\.values), [[.integer(2)]])
     }
 

@@ -4,19 +4,108 @@ import CLinux
 import IMAFormat
 import SignetCrypto
 
-/// A fresh directory under /tmp, removed when released.
-public final class TempDir {
+/// A fresh directory under `$TMPDIR` (else /tmp), removed by `remove()` or when released.
+///
+/// XCTest on Linux never deinitializes a test case, so a TempDir kept in a test case's property
+/// must be removed in `tearDown` (which XCTest runs also after a failure or an XCTSkip thrown in
+/// setUp), or made with `makeTempDir`, which does that. One kept for the whole process (a static
+/// fixture) is made with `TempDir(label, forProcess: true)`. Whatever is left when the process
+/// exits is removed then, and a directory that was not meant to live that long is reported on
+/// stderr ("TempDir: ... outlived its test"), which tools/test counts as a failure.
+public final class TempDir: Sendable {
     public let path: String
 
-    public init(_ label: String = "signet-test") {
-        var template = Array("/tmp/\(label).XXXXXX".utf8CString)
+    public init(_ label: String = "signet-test", forProcess: Bool = false) {
+        var template = Array("\(Self.base)/\(label).XXXXXX".utf8CString)
         let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
-        precondition(made != nil, "mkdtemp failed")
+        precondition(made != nil, "mkdtemp \(Self.base)/\(label).XXXXXX failed: errno \(errno)")
         path = String(decoding: template.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
         chmod(path, 0o755)
+        Self.live.register(path, forProcess: forProcess)
     }
 
-    deinit { try? FileManager.default.removeItem(atPath: path) }
+    deinit { remove() }
+
+    /// Deletes the directory and everything in it (again: nothing).
+    public func remove() {
+        guard Self.live.unregister(path) else { return }
+        Self.removeTree(path)
+    }
+
+    /// `$TMPDIR` without trailing slashes when set and not empty, else /tmp.
+    public static var base: String {
+        guard let value = ProcessInfo.processInfo.environment["TMPDIR"], value.contains(where: { $0 != "/" }) else { return "/tmp" }
+        var trimmed = Substring(value)
+        while trimmed.hasSuffix("/") { trimmed = trimmed.dropLast() }
+        return String(trimmed)
+    }
+
+    /// Removes `path` unless something is mounted inside (a chroot's /proc, /sys or /dev that a
+    /// failed test left): deleting through a bind mount of /dev would delete the host's.
+    private static func removeTree(_ path: String) {
+        if let mounted = mountPoints().first(where: { $0 == path || $0.hasPrefix(path + "/") }) {
+            FileHandle.standardError.write(Data("TempDir: \(path) left in place: \(mounted) is mounted\n".utf8))
+            return
+        }
+        try? FileManager.default.removeItem(atPath: path)
+    }
+
+    /// The mount points of this process's mount namespace (/proc/self/mountinfo, field 5, octal escapes decoded).
+    static func mountPoints() -> [String] {
+        guard let text = try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8) else { return [] }
+        return text.split(separator: "\n").compactMap { line in
+            let fields = line.split(separator: " ", omittingEmptySubsequences: false)
+            guard fields.count > 4 else { return nil }
+            var bytes: [UInt8] = []
+            var field = Array(fields[4].utf8)[...]
+            while let c = field.popFirst() {
+                if c == UInt8(ascii: "\\"), field.count >= 3, let v = UInt8(String(decoding: field.prefix(3), as: UTF8.self), radix: 8) {
+                    bytes.append(v)
+                    field = field.dropFirst(3)
+                } else {
+                    bytes.append(c)
+                }
+            }
+            return String(decoding: bytes, as: UTF8.self)
+        }
+    }
+
+    /// The directories not removed yet; what is left at exit is removed then.
+    private static let live = Registry()
+
+    private final class Registry: @unchecked Sendable {
+        private let lock = NSLock()
+        private var paths: [String: Bool] = [:]  // path → made for the whole process
+        private var hooked = false
+
+        func register(_ path: String, forProcess: Bool) {
+            lock.lock(); defer { lock.unlock() }
+            paths[path] = forProcess
+            if !hooked {
+                hooked = true
+                atexit { TempDir.live.removeAll() }
+            }
+        }
+
+        /// False when it was removed already.
+        func unregister(_ path: String) -> Bool {
+            lock.lock(); defer { lock.unlock() }
+            return paths.removeValue(forKey: path) != nil
+        }
+
+        func removeAll() {
+            lock.lock()
+            let left = paths
+            paths = [:]
+            lock.unlock()
+            for (path, forProcess) in left.sorted(by: { $0.key < $1.key }) {
+                if !forProcess {
+                    FileHandle.standardError.write(Data("TempDir: \(path) outlived its test (removed at exit; remove it in tearDown)\n".utf8))
+                }
+                TempDir.removeTree(path)
+            }
+        }
+    }
 
     public func url(_ name: String) -> String { "\(path)/\(name)" }
 
@@ -38,6 +127,18 @@ public final class TempDir {
 
     public func mkdir(_ name: String) {
         try! FileManager.default.createDirectory(atPath: url(name), withIntermediateDirectories: true)
+    }
+}
+
+extension XCTestCase {
+    /// A TempDir removed when this test ends, however it ends (a teardown block: XCTest runs
+    /// them, last added first, before `tearDown`, also after a failure or an XCTSkip in setUp).
+    /// Start a process that works in it only after this call, and stop it in a teardown block
+    /// added later, so that it is stopped before the directory goes.
+    public func makeTempDir(_ label: String = "signet-test") -> TempDir {
+        let dir = TempDir(label)
+        addTeardownBlock { dir.remove() }
+        return dir
     }
 }
 
@@ -105,6 +206,18 @@ public func runProgram(_ executable: String, _ arguments: [String], environment:
     return ProcessResult(status: process.terminationStatus,
                          stdout: String(decoding: outData, as: UTF8.self),
                          stderr: String(decoding: errData, as: UTF8.self))
+}
+
+/// Polls `condition` (every 10 ms) until it holds or `timeout` seconds pass; returns whether it held.
+/// The readiness check tests use instead of sleeping for a guessed time.
+@discardableResult
+public func waitUntil(timeout: TimeInterval, _ condition: () throws -> Bool) rethrows -> Bool {
+    let deadline = Date().addingTimeInterval(timeout)
+    while true {
+        if try condition() { return true }
+        if Date() >= deadline { return false }
+        usleep(10_000)
+    }
 }
 
 /// Opens the FIFO at `path` for writing as soon as a reader has it open, in

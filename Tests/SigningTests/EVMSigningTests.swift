@@ -1,6 +1,7 @@
 import XCTest
 import IMAFormat
 import SignetCrypto
+@testable import Provenance
 @testable import Signing
 import SignetTestSupport
 

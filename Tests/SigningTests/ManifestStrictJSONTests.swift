@@ -1,6 +1,7 @@
 import XCTest
 import IMAFormat
 import SignetCrypto
+import Provenance
 import Signing
 import SignetTestSupport
 

@@ -2,6 +2,7 @@ import XCTest
 import Foundation
 import IMAFormat
 import SignetCrypto
+@testable import Provenance
 @testable import Signing
 import SignetTestSupport
 
@@ -10,7 +11,7 @@ final class SigningPipelineTests: XCTestCase {
     var keys: KeyFixture!
 
     override func setUpWithError() throws {
-        dir = TempDir()
+        dir = makeTempDir()
         keys = try KeyFixture(in: dir, algorithm: .rsa(bits: 2048))
     }
 

@@ -4,6 +4,7 @@ import IMAFormat
 import SignetCrypto
 import SignetTestSupport
 @testable import TPM
+@testable import TPMDevice
 
 /// Attestation keys saved as files survive a TPM power cycle.
 final class AttestationKeyTests: SwtpmTestCase {

@@ -4,6 +4,7 @@ import IMAFormat
 import SignetCrypto
 import SignetTestSupport
 @testable import TPM
+@testable import TPMDevice
 
 /// MakeCredential without a TPM: known answers computed independently
 /// (Python hashlib/hmac and the openssl CLI), and the typed errors for

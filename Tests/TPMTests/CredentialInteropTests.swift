@@ -4,6 +4,7 @@ import IMAFormat
 import SignetCrypto
 import SignetTestSupport
 @testable import TPM
+@testable import TPMDevice
 
 /// Credential challenges checked both ways against tpm2-tools:
 /// `tpm2_makecredential` output activated by our ESAPI code, and our

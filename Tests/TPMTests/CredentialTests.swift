@@ -4,6 +4,7 @@ import IMAFormat
 import SignetCrypto
 import SignetTestSupport
 @testable import TPM
+@testable import TPMDevice
 
 /// Challenges made in Swift (MakeCredential) answered by a real TPM (swtpm)
 /// through `TPMContext.activateCredential`.

@@ -3,6 +3,7 @@ import XCTest
 import SignetCrypto
 import SignetTestSupport
 @testable import TPM
+@testable import TPMDevice
 
 /// EK certificates in NV, as swtpm_setup provisions them (like a TPM vendor does).
 final class EndorsementCertificateTests: SwtpmTestCase {

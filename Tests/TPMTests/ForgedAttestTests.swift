@@ -3,6 +3,7 @@ import XCTest
 import IMAFormat
 import SignetCrypto
 @testable import TPM
+@testable import TPMDevice
 
 /// Verdicts on attestation data a TPM would never sign, signed here with a
 /// software key, so each structural check is reached behind a valid signature.

@@ -4,6 +4,7 @@ import IMAFormat
 import SignetCrypto
 import SignetTestSupport
 @testable import TPM
+@testable import TPMDevice
 
 /// Quotes checked both ways against tpm2-tools: ours accepted by
 /// tpm2_checkquote, theirs accepted by QuoteVerifier.

@@ -4,6 +4,7 @@ import IMAFormat
 import SignetCrypto
 import SignetTestSupport
 @testable import TPM
+@testable import TPMDevice
 
 /// Each way a quote can be wrong ends in its own typed verdict.
 final class QuoteVerifierTests: SwtpmTestCase {

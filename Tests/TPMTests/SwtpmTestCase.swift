@@ -4,6 +4,7 @@ import IMAFormat
 import SignetCrypto
 import SignetTestSupport
 @testable import TPM
+@testable import TPMDevice
 
 /// Base class of the tests that need a TPM: a fresh swtpm per test, with its
 /// state in a temporary directory, stopped in tearDown.
@@ -26,6 +27,7 @@ class SwtpmTestCase: XCTestCase {
     override func tearDown() {
         swtpm?.stop()
         swtpm = nil
+        dir?.remove()
         dir = nil
         super.tearDown()
     }

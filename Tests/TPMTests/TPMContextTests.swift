@@ -4,6 +4,7 @@ import IMAFormat
 import SignetCrypto
 import SignetTestSupport
 @testable import TPM
+@testable import TPMDevice
 
 /// PCR reads, endorsement keys and TCTI handling against a real swtpm.
 final class TPMContextTests: SwtpmTestCase {

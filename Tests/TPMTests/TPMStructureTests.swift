@@ -2,6 +2,7 @@ import XCTest
 import IMAFormat
 import SignetCrypto
 @testable import TPM
+@testable import TPMDevice
 
 /// TPM structures parsed from untrusted bytes: round trips, and every kind of
 /// bad input ending in a typed error that names the field and offset.

@@ -8,6 +8,7 @@ import SignetCrypto
 import SignetHTTPClient
 import SignetTestSupport
 import TPM
+import TPMDevice
 import VerifierAPI
 @testable import VerifierService
 

@@ -20,10 +20,12 @@ final class FaultTests: FleetTestCase {
         XCTAssertEqual(try node.attest(first.url).status, 0)
         first.stop()
 
-        // A verifier that pauses between verifying and storing; killed during the pause.
+        // A verifier that pauses between verifying and storing (for longer than the test can
+        // take: it is killed as soon as the pause is seen, never by a guessed time).
         let slow = VerifierProcess(dir: dir, name: "v2", database: database,
-                                   environment: ["SIGNET_VERIFIER_FAULT_DELAY_BEFORE_COMMIT_MS": "4000"])
+                                   environment: ["SIGNET_VERIFIER_FAULT_DELAY_BEFORE_COMMIT_MS": "\(Self.pauseSeconds * 1000)"])
         try slow.start()
+        let verifierPID = try XCTUnwrap(slow.process?.processIdentifier)
         try node.run([programs[0]])
         let agent = Process()
         agent.executableURL = URL(fileURLWithPath: signetBinary)
@@ -32,7 +34,10 @@ final class FaultTests: FleetTestCase {
         agent.standardOutput = FileHandle.nullDevice
         agent.standardError = FileHandle.nullDevice
         try agent.run()
-        usleep(2_000_000)  // the round is verified and waiting to be stored
+        defer { if agent.isRunning { kill(agent.processIdentifier, SIGKILL); agent.waitUntilExit() } }
+        // The round is verified and waiting to be stored: a verifier thread is in the pause.
+        let paused = waitUntil(timeout: 60) { Self.isPausing(verifierPID) || !agent.isRunning }
+        XCTAssertTrue(paused && Self.isPausing(verifierPID), "the verifier never reached the pause before storing the round")
         XCTAssertTrue(agent.isRunning, "the agent should still be waiting for the verdict")
         slow.stop(SIGKILL)
         agent.waitUntilExit()
@@ -49,5 +54,14 @@ final class FaultTests: FleetTestCase {
         let rounds = try history(restarted, node.id)
         XCTAssertEqual(rounds.map(\.round), [2, 1], "no verdict lost or duplicated")
         XCTAssertEqual(rounds.first?.verifier, "v3")
+    }
+
+    /// The fault delay: longer than any wait of the test, so the kill always lands in it.
+    static let pauseSeconds = 600
+
+    /// Whether a thread of `pid` sleeps in the fault delay (asked for `pauseSeconds` or more):
+    /// nothing else in the verifier sleeps that long.
+    static func isPausing(_ pid: pid_t) -> Bool {
+        sleepingThreads(of: pid).contains { $0.interval.tv_sec >= pauseSeconds }
     }
 }

@@ -166,60 +166,123 @@ struct APICaller {
     }
 }
 
-/// A webhook receiver: a small Python HTTP server that appends each POST body (one line) to a
-/// file; the first `failFirst` requests get HTTP 500 so the sender's retries are exercised.
+/// A webhook receiver: a small Python HTTP server that checks each delivery with the receiver's
+/// check documented in Sources/VerifierService/README.md (the code is taken from there, so the
+/// documented check is the tested one): signature under its secret, timestamp within 5 minutes,
+/// an event id not seen before. Accepted events are appended (one line each) to a file; every
+/// request, with its Signet headers and the outcome, to another. The first `failFirst` requests
+/// get HTTP 500 so the sender's retries are exercised. `verify: false` accepts anything.
 final class WebhookReceiver {
     let dir: TempDir
+    let name: String
     let process: Process
     let port: Int
+    /// The secret this receiver checks signatures with.
+    let secretFile: String
     var url: String { "http://127.0.0.1:\(port)/hook" }
-    var eventsFile: String { dir.url("webhook-events.jsonl") }
+    var eventsFile: String { dir.url("\(name)-events.jsonl") }
+    var requestsFile: String { dir.url("\(name)-requests.jsonl") }
 
-    init(dir: TempDir, failFirst: Int = 0) throws {
+    /// The `--webhook` option for a verifier that signs with `secretFile` (default: this receiver's secret).
+    func arguments(secretFile: String? = nil) -> [String] { ["--webhook", "\(url),secret-file=\(secretFile ?? self.secretFile)"] }
+
+    init(dir: TempDir, name: String = "webhook", failFirst: Int = 0, verify: Bool = true) throws {
         self.dir = dir
-        let script = dir.write("webhook.py", """
-            import http.server, sys, threading
-            events, fail_first, port_file = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-            lock = threading.Lock(); seen = [0]
+        self.name = name
+        secretFile = dir.write("\(name).secret", Hex.encode(SecureRandom.bytes(32)) + "\n", mode: 0o600)
+        let script = dir.write("\(name).py", try Self.documentedCheck() + """
+
+            import http.server, json, sys, threading
+            events, fail_first, port_file, secret_file, requests_file = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
+            secret = open(secret_file, 'rb').read().strip() if secret_file != '-' else None
+            lock = threading.Lock(); count = [0]; seen = {}
             class H(http.server.BaseHTTPRequestHandler):
                 def do_POST(self):
                     body = self.rfile.read(int(self.headers.get('Content-Length', 0)))
                     with lock:
-                        seen[0] += 1
-                        fail = seen[0] <= fail_first
-                        if not fail:
+                        count[0] += 1
+                        if count[0] <= fail_first:
+                            status, outcome = 500, 'failed on purpose'
+                        elif secret is None:
+                            status, outcome = 204, 'accepted'
+                        else:
+                            try:
+                                event = check_delivery(secret, self.headers, body, seen)
+                                status, outcome = (204, 'accepted') if event is not None else (200, 'duplicate')
+                            except ValueError as e:
+                                status, outcome = 401, 'rejected: ' + str(e)
+                        if outcome == 'accepted':
                             with open(events, 'ab') as f: f.write(body + b'\\n')
-                    self.send_response(500 if fail else 204); self.end_headers()
+                        record = {'event_id': self.headers.get('Signet-Event-Id'), 'timestamp': self.headers.get('Signet-Timestamp'),
+                                  'signature': self.headers.get('Signet-Signature'), 'body': body.decode(), 'outcome': outcome}
+                        with open(requests_file, 'a') as f: f.write(json.dumps(record) + '\\n')
+                    self.send_response(status); self.end_headers()
                 def log_message(self, *a): pass
             s = http.server.ThreadingHTTPServer(('127.0.0.1', 0), H)
             open(port_file + '.tmp', 'w').write(str(s.server_address[1])); __import__('os').rename(port_file + '.tmp', port_file)
             s.serve_forever()
             """)
-        let portFile = dir.url("webhook.port")
+        let portFile = dir.url("\(name).port")
         process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = [script, dir.url("webhook-events.jsonl"), "\(failFirst)", portFile]
+        process.arguments = [script, dir.url("\(name)-events.jsonl"), "\(failFirst)", portFile, verify ? secretFile : "-", dir.url("\(name)-requests.jsonl")]
         process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
+        process.standardError = FileHandle(forWritingAtPath: dir.write("\(name).log", "")) ?? FileHandle.nullDevice
         try process.run()
         let deadline = Date().addingTimeInterval(10)
         var found = 0
         while Date() < deadline {
             if let t = try? String(contentsOfFile: portFile, encoding: .utf8), let n = Int(t) { found = n; break }
+            guard process.isRunning else { break }
             usleep(50_000)
         }
         port = found
-        if found == 0 { process.terminate(); throw XCTSkip("the python webhook receiver did not start") }
+        if found == 0 { stop(); throw XCTSkip("the python webhook receiver did not start") }
     }
 
-    deinit {
-        if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
+    deinit { stop() }
+
+    /// Stops the receiver (by PID) and waits for it.
+    func stop() {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
     }
 
-    /// Events received so far.
+    /// `check_delivery` as Sources/VerifierService/README.md shows it: its first python block.
+    static func documentedCheck() throws -> String {
+        let readme = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Sources/VerifierService/README.md").path
+        let text = try String(contentsOfFile: readme, encoding: .utf8)
+        guard let open = text.range(of: "```python\n"), let close = text.range(of: "```", range: open.upperBound..<text.endIndex) else {
+            throw NSError(domain: "WebhookReceiver", code: 1, userInfo: [NSLocalizedDescriptionKey: "no python block in \(readme)"])
+        }
+        let code = String(text[open.upperBound..<close.lowerBound])
+        guard code.contains("def check_delivery(") else {
+            throw NSError(domain: "WebhookReceiver", code: 1, userInfo: [NSLocalizedDescriptionKey: "no check_delivery in \(readme)"])
+        }
+        return code
+    }
+
+    /// Events accepted so far.
     func events() -> [NodeStatusEvent] {
         guard let text = try? String(contentsOfFile: eventsFile, encoding: .utf8) else { return [] }
         return text.split(separator: "\n").compactMap { try? JSONDecoder().decode(NodeStatusEvent.self, from: Data($0.utf8)) }
+    }
+
+    /// One request the receiver got: its Signet headers, body and what the receiver made of it.
+    struct Request: Decodable {
+        var eventID: String?
+        var timestamp: String?
+        var signature: String?
+        var body: String
+        var outcome: String
+        enum CodingKeys: String, CodingKey { case eventID = "event_id", timestamp, signature, body, outcome }
+    }
+
+    /// Every request so far, in order.
+    func requests() -> [Request] {
+        guard let text = try? String(contentsOfFile: requestsFile, encoding: .utf8) else { return [] }
+        return text.split(separator: "\n").compactMap { try? JSONDecoder().decode(Request.self, from: Data($0.utf8)) }
     }
 
     /// Waits until `predicate` holds for the events (or the timeout passes) and returns them.
@@ -231,6 +294,17 @@ final class WebhookReceiver {
             usleep(100_000)
         }
         return events()
+    }
+
+    /// Waits until `predicate` holds for the requests (or the timeout passes) and returns them.
+    func waitForRequests(timeout: Double = 20, _ predicate: ([Request]) -> Bool) -> [Request] {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            let r = requests()
+            if predicate(r) { return r }
+            usleep(100_000)
+        }
+        return requests()
     }
 }
 

@@ -29,6 +29,13 @@ class FleetTestCase: XCTestCase {
         XCTAssertEqual(sign.status, 0, sign.output)
     }
 
+    /// Subclasses stop what runs in `dir` (PostgreSQL) before calling this.
+    override func tearDown() {
+        dir?.remove()
+        dir = nil
+        super.tearDown()
+    }
+
     func signet(_ args: [String]) throws -> ProcessResult { try runProgram(signetBinary, args) }
 
     func admin(_ verifier: VerifierProcess, _ args: [String]) throws -> ProcessResult {
@@ -66,7 +73,7 @@ final class FleetTests: FleetTestCase {
     /// the webhook hears about it, and rounds after the first send only new log entries.
     func testTwoNodesOneTamperedTheFleetCheckNamesIt() throws {
         let hook = try WebhookReceiver(dir: dir, failFirst: 1)
-        let verifier = VerifierProcess(dir: dir, database: dir.url("verifier.db"), extraArguments: ["--webhook", hook.url])
+        let verifier = VerifierProcess(dir: dir, database: dir.url("verifier.db"), extraArguments: hook.arguments())
         try verifier.start()
         defer { verifier.stop() }
         try uploadReference(verifier)
@@ -148,7 +155,7 @@ final class FleetTests: FleetTestCase {
     func testASilentNodeTurnsStale() throws {
         let hook = try WebhookReceiver(dir: dir)
         let verifier = VerifierProcess(dir: dir, database: "sqlite:" + dir.url("v.db"),
-                                       extraArguments: ["--webhook", hook.url, "--stale-after", "2s"])
+                                       extraArguments: hook.arguments() + ["--stale-after", "2s"])
         try verifier.start()
         defer { verifier.stop() }
         try uploadReference(verifier)

@@ -57,11 +57,11 @@ final class PostgresFleetTests: FleetTestCase {
     /// both at once is judged exactly once, and every webhook event is delivered exactly once.
     func testTwoVerifiersShareTheFleetWithoutDoubleWorkOrLostUpdates() throws {
         let hook = try WebhookReceiver(dir: dir)
-        let v1 = VerifierProcess(dir: dir, name: "v1", database: postgres.url, extraArguments: ["--webhook", hook.url])
+        let v1 = VerifierProcess(dir: dir, name: "v1", database: postgres.url, extraArguments: hook.arguments())
         try v1.start()
         defer { v1.stop() }
         // The second verifier shares the admin token file and the database.
-        let v2 = VerifierProcess(dir: dir, name: "v2", database: postgres.url, extraArguments: ["--webhook", hook.url])
+        let v2 = VerifierProcess(dir: dir, name: "v2", database: postgres.url, extraArguments: hook.arguments())
         try v2.start()
         defer { v2.stop() }
         try uploadReference(v1)
@@ -115,7 +115,10 @@ final class PostgresFleetTests: FleetTestCase {
 
         // Status changes: enrolled->pass once per node, delivered once although both verifiers send webhooks.
         let events = hook.waitFor { $0.count >= 3 }
-        usleep(2_500_000)  // give a double delivery the chance to show
+        // Give a double delivery every chance to show: both verifiers stop (SIGTERM: a delivery
+        // under way is finished first), so nothing is left to send once they have exited.
+        v1.stop()
+        v2.stop()
         XCTAssertEqual(hook.events().map(\.nodeID).sorted(), ["n0", "n1", "n2"], "\(events)")
     }
 }

@@ -66,9 +66,15 @@ extension Evidence {
         }
 
         let log = try Self.log(d.imaLog, limits: limits, data: logData)
+        var bootEventLog: [UInt8]?
+        if let boot = d.bootEventLog {
+            let bytes = try Self.base64(boot.data, "boot_event_log.data", limit: limits.maxBootEventLogBytes)
+            guard !bytes.isEmpty else { throw EvidenceError.invalid("boot_event_log.data", "is empty (leave boot_event_log out when the node has no event log)") }
+            bootEventLog = bytes
+        }
 
         self.init(created: created, nonce: nonce, node: node, quote: Quote(attest: attest, signature: signature),
-                  pcrs: pcrs, attestationKey: AttestationKey(publicArea: publicArea, pem: pem), log: log)
+                  pcrs: pcrs, attestationKey: AttestationKey(publicArea: publicArea, pem: pem), log: log, bootEventLog: bootEventLog)
     }
 
     /// Lower-case hex of whole bytes, as the format defines; upper case is refused (one value,

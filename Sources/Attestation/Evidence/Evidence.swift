@@ -51,6 +51,11 @@ import TPM
 ///     "byte_order": "little-endian",      optional (default little-endian)
 ///     "log_from_entry": 0,                optional (default 0): index of the first entry in data
 ///     "log_from_offset": 0                optional (default 0): its byte offset in the full log
+///   },
+///   "boot_event_log": {                   optional: the firmware's TCG PC Client event log
+///     "data": "<base64>"                  required in it, binary_bios_measurements bytes; the
+///                                         verifier replays it to the quoted PCRs 0-9 and judges it
+///                                         against the group's boot reference
 ///   }
 /// }
 /// ```
@@ -86,9 +91,13 @@ public struct Evidence: Sendable, Equatable {
     public var attestationKey: AttestationKey
     /// The IMA measurement log, or its tail.
     public var log: Log
+    /// The firmware's TCG event log (`/sys/kernel/security/tpm0/binary_bios_measurements`),
+    /// when the node has one: what PCRs 0-9 hold, for the boot judgement. Not trusted until its
+    /// replay reaches the quoted PCRs.
+    public var bootEventLog: [UInt8]?
 
     public init(created: String, nonce: [UInt8], node: NodeIdentity, quote: Quote, pcrs: [PCRValue],
-                attestationKey: AttestationKey, log: Log) {
+                attestationKey: AttestationKey, log: Log, bootEventLog: [UInt8]? = nil) {
         self.created = created
         self.nonce = nonce
         self.node = node
@@ -96,6 +105,7 @@ public struct Evidence: Sendable, Equatable {
         self.pcrs = pcrs.sorted { ($0.bank.rawValue, $0.index) < ($1.bank.rawValue, $1.index) }
         self.attestationKey = attestationKey
         self.log = log
+        self.bootEventLog = bootEventLog
     }
 
     /// The integer fields, checked as written (`1`, not `1.0` or `1e0`).

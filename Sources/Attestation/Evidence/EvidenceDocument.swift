@@ -19,6 +19,7 @@ struct EvidenceDocument: Codable {
     var pcrs: [String: [String: String]]
     var ak: AK
     var imaLog: Log
+    var bootEventLog: BootEventLog?
 
     struct Node: Codable {
         var kernelRelease: String
@@ -64,9 +65,14 @@ struct EvidenceDocument: Codable {
         }
     }
 
+    struct BootEventLog: Codable {
+        var data: String
+    }
+
     enum CodingKeys: String, CodingKey {
         case format, version, created, nonce, node, quote, pcrs, ak
         case imaLog = "ima_log"
+        case bootEventLog = "boot_event_log"
     }
 
     // `format` and `version` are read first, so a document of another kind
@@ -90,6 +96,7 @@ struct EvidenceDocument: Codable {
         pcrs = try c.decode([String: [String: String]].self, forKey: .pcrs)
         ak = try c.decode(AK.self, forKey: .ak)
         imaLog = try c.decode(Log.self, forKey: .imaLog)
+        bootEventLog = try c.decodeIfPresent(BootEventLog.self, forKey: .bootEventLog)
     }
 
     init(_ evidence: Evidence) {
@@ -113,5 +120,6 @@ struct EvidenceDocument: Codable {
                      templateDigest: log.templateDigestAlgorithm.name,
                      byteOrder: log.byteOrder == .littleEndian ? "little-endian" : "big-endian",
                      logFromEntry: log.start.entryIndex, logFromOffset: log.start.byteOffset)
+        bootEventLog = evidence.bootEventLog.map { BootEventLog(data: Data($0).base64EncodedString()) }
     }
 }

@@ -11,12 +11,15 @@ public struct EvidenceLimits: Sendable, Hashable {
     public var maxPCRValues: Int
     /// Free-text fields: `created`, `node.*`, `ak.pem`.
     public var maxTextLength: Int
+    /// The decoded firmware event log (`boot_event_log.data`): tens of KB on real machines.
+    public var maxBootEventLogBytes: Int
 
     public init(maxDocumentBytes: Int = 192 << 20, maxLogBytes: Int = 128 << 20, maxPCRValues: Int = 96,
-                maxTextLength: Int = 8192) {
+                maxTextLength: Int = 8192, maxBootEventLogBytes: Int = 16 << 20) {
         self.maxDocumentBytes = maxDocumentBytes
         self.maxLogBytes = maxLogBytes
         self.maxPCRValues = maxPCRValues
         self.maxTextLength = maxTextLength
+        self.maxBootEventLogBytes = maxBootEventLogBytes
     }
 }

@@ -1,5 +1,5 @@
 import IMAFormat
-import Signing
+import Provenance
 
 /// One rejected measurement: where it is in the log, what it measured, and why.
 public struct EntryFailure: Sendable, Equatable {

@@ -3,7 +3,7 @@ import Glibc
 #endif
 import IMAFormat
 import SignetCrypto
-import Signing
+import Provenance
 
 /// The file rules, written once over raw bytes. `judgeFile` (on a decoded
 /// `MeasurementEntry`) and `LogChecker`'s in-place path (on the log's own

@@ -1,6 +1,6 @@
 import IMAFormat
 import SignetCrypto
-import Signing
+import Provenance
 
 /// Judges each measurement of a node's log against a `Reference`.
 ///

@@ -1,6 +1,6 @@
 import IMAFormat
 import SignetCrypto
-import Signing
+import Provenance
 
 extension KeylimeRuntimePolicy {
     /// The reference this policy describes, judged the way Keylime judges:
@@ -64,8 +64,9 @@ extension KeylimeRuntimePolicy {
     ///   `boot_aggregate` with `Reference.bootAggregates`;
     /// - `excludes`: regexes as written, globs translated (`PathPattern.keylimeRegex`);
     /// - `keyrings`: the SHA-256 of the DER of every trusted and expected
-    ///   certificate under each allowed keyring (`.ima` when any keyring is
-    ///   allowed), plus the reference's own keyring digests. Keylime compares
+    ///   certificate under each allowed keyring (when any keyring is allowed:
+    ///   `.ima` and `_ima`, the names the kernel logs the IMA keyring under, with
+    ///   and without a trusted integrity keyring), plus the reference's own keyring digests. Keylime compares
     ///   the digest IMA records, so this assumes `ima_hash=sha256`;
     /// - `ima-buf`: the reference's buffers, and `kernel_version` with the
     ///   SHA-256 of each allowed kernel release;
@@ -101,7 +102,7 @@ extension KeylimeRuntimePolicy {
         if reference.allowsViolations { warnings.append("allowing violations cannot be expressed") }
 
         var keyrings = [String: Set<String>]()
-        let keyringNames = reference.keyrings.allowed.map { Array($0) } ?? [".ima"]
+        let keyringNames = reference.keyrings.allowed.map { Array($0) } ?? [".ima", "_ima"]
         for certificate in reference.trustStore.certificates + reference.keyrings.certificates {
             for name in keyringNames { keyrings[name, default: []].insert(Hex.encode(certificate.fingerprintSHA256)) }
         }

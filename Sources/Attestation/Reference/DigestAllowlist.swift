@@ -2,7 +2,7 @@
 import Glibc
 #endif
 import IMAFormat
-import Signing
+import Provenance
 
 /// Known-good file digests: per path (from provenance manifests, or a
 /// Keylime policy's `digests`) and, for content not tied to one path, a

@@ -1,5 +1,5 @@
 import IMAFormat
-import Signing
+import Provenance
 import SignetCrypto
 
 /// The IMA policy a node must run, as far as its log shows it.

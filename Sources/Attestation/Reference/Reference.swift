@@ -1,6 +1,7 @@
+import BootReference
 import IMAFormat
 import SignetCrypto
-import Signing
+import Provenance
 
 /// What a node is judged against: who may sign its code, which file
 /// contents are known good, what is not judged, which keys its keyrings may
@@ -43,13 +44,18 @@ public struct Reference: Sendable {
     /// The template-hash algorithm of the node's log (Keylime's
     /// `ima.log_hash_alg`: sha1 for `binary_runtime_measurements`).
     public var logHashAlgorithm: HashAlgorithm
+    /// What the node's measured boot must show (`signet boot-reference create`). When set, every
+    /// round's evidence must carry the firmware event log, its replay must reach the quoted PCRs
+    /// 0-9, and the boot must pass `BootJudge` before any IMA entry is judged. nil: the boot is
+    /// not judged (boot_aggregate is still checked against PCRs 0-9).
+    public var boot: BootReference?
 
     public init(trustStore: TrustStore = TrustStore([]), verificationKeys: [VerificationKey] = [],
                 digests: DigestAllowlist = DigestAllowlist(), manifestScope: ManifestScope = .samePath,
                 excludes: [PathPattern] = [], keyrings: KeyringReference = KeyringReference(),
                 buffers: [String: Set<AlgorithmDigest>] = [:], imaPolicy: ExpectedIMAPolicy? = nil,
                 kernelReleases: Set<String> = [], allowsSHA1: Bool = false, allowsViolations: Bool = false,
-                bootAggregates: Set<[UInt8]> = [], logHashAlgorithm: HashAlgorithm = .sha1) {
+                bootAggregates: Set<[UInt8]> = [], logHashAlgorithm: HashAlgorithm = .sha1, boot: BootReference? = nil) {
         self.trustStore = trustStore
         self.verificationKeys = verificationKeys
         self.digests = digests
@@ -63,6 +69,7 @@ public struct Reference: Sendable {
         self.allowsViolations = allowsViolations
         self.bootAggregates = bootAggregates
         self.logHashAlgorithm = logHashAlgorithm
+        self.boot = boot
     }
 
     /// Adds every entry of a provenance manifest to the allowlist: its

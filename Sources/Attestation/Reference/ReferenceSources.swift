@@ -1,9 +1,10 @@
+import BootReference
 import IMAFormat
 import SignetCrypto
-import Signing
+import Provenance
 
 /// The inputs a reference is built from, as bytes: trusted certificates, signed manifests,
-/// Keylime runtime policies and excludes. The CLI reads them from files; the verifier service
+/// Keylime runtime policies, boot references and excludes. The CLI reads them from files; the verifier service
 /// receives them in an upload and stores them as one reference version. Building checks every
 /// manifest's signature against the certificates: an unsigned or wrongly signed manifest is
 /// never a reference.
@@ -18,13 +19,17 @@ public struct ReferenceSources: Sendable {
     public var certificates: [(name: String, pem: [UInt8])]
     public var manifests: [SignedManifest]
     public var keylimePolicies: [(name: String, json: [UInt8])]
+    /// Boot references (`signet boot-reference create`, JSON), named for messages. Several are
+    /// merged into one that allows every chain of each (a kernel rollout); their rules must agree.
+    public var bootReferences: [(name: String, json: [UInt8])]
     public var excludes: [String]
     public var allowsSHA1: Bool
 
     public init(certificates: [(name: String, pem: [UInt8])] = [], manifests: [SignedManifest] = [],
-                keylimePolicies: [(name: String, json: [UInt8])] = [], excludes: [String] = [], allowsSHA1: Bool = false) {
+                keylimePolicies: [(name: String, json: [UInt8])] = [], bootReferences: [(name: String, json: [UInt8])] = [],
+                excludes: [String] = [], allowsSHA1: Bool = false) {
         self.certificates = certificates; self.manifests = manifests; self.keylimePolicies = keylimePolicies
-        self.excludes = excludes; self.allowsSHA1 = allowsSHA1
+        self.bootReferences = bootReferences; self.excludes = excludes; self.allowsSHA1 = allowsSHA1
     }
 
     /// Parses and checks everything into one reference; the error names the input at fault.
@@ -45,6 +50,9 @@ public struct ReferenceSources: Sendable {
             reference.verificationKeys += imported.verificationKeys
         }
         for glob in excludes { reference.excludes.append(try PathPattern.glob(glob)) }
+        var boots = [(source: String, reference: BootReference)]()
+        for boot in bootReferences { boots.append((boot.name, try BootReference.decode(boot.json, source: boot.name))) }
+        reference.boot = try BootReference.merged(boots)
         return reference
     }
 }

@@ -1,5 +1,7 @@
+import BootReference
 import IMAFormat
 import SignetCrypto
+import TCGEventLog
 import TPM
 
 /// The verifier engine: a pure function of (evidence, reference,
@@ -17,13 +19,18 @@ import TPM
 /// 2. the TPM clock against the previous round (`resetCount`,
 ///    `restartCount`, `clock` never backwards; a reset means a reboot, and
 ///    then the log must start again at entry 0);
-/// 3. the log position: from entry 0, or exactly where the previous round
+/// 3. the measured boot, when the reference has a `BootReference`: the
+///    firmware event log must be in the evidence, its replay must reach the
+///    quoted PCRs 0-9, and `BootJudge` must find an allowed boot (chain,
+///    Secure Boot, command line); the IMA log is read only after that, since
+///    the kernel that writes it is what the boot proves;
+/// 4. the log position: from entry 0, or exactly where the previous round
 ///    stopped (then replay resumes from the saved PCR values);
-/// 4. replay of the log in every quoted bank of the IMA PCR (SHA-256, and
+/// 5. replay of the log in every quoted bank of the IMA PCR (SHA-256, and
 ///    SHA-1 or others when quoted), each entry's template digest checked,
 ///    until the PCR equals the quoted value; entries after that point were
 ///    logged after the quote and are left for the next round;
-/// 5. every replayed entry judged by `EntryJudge` (`boot_aggregate` against
+/// 6. every replayed entry judged by `EntryJudge` (`boot_aggregate` against
 ///    the quoted PCRs 0-9).
 ///
 /// Failing entries are reported only when the replay reproduces the quote:
@@ -113,13 +120,18 @@ public struct AttestationVerifier: Sendable {
         case .failure(let reason): return fail(reason)
         }
 
+        // 3. The measured boot, when the reference judges it.
+        if let boot = reference.boot, let reason = judgeBoot(evidence, quoted: quote.pcrs, reference: boot, into: &verdict) {
+            return fail(reason)
+        }
+
         // The IMA PCR must be quoted in a bank the verifier can hash.
         guard !imaValues.isEmpty else {
             return fail(VerdictReason(code: .imaPCRNotQuoted,
                                       message: "the quote covers PCR \(expectations.imaPCR) in no bank this verifier can replay"))
         }
 
-        // 3. Where the log starts.
+        // 4. Where the log starts.
         let log = evidence.log
         let banks = imaValues.keys.sorted { $0.rawValue < $1.rawValue }
         let start: ReplayStart
@@ -130,7 +142,7 @@ public struct AttestationVerifier: Sendable {
         }
         let target = PCRTarget(pcrIndex: expectations.imaPCR, values: imaValues)
 
-        // 4 and 5. Replay and judge: the one engine of check-log and the service.
+        // 5 and 6. Replay and judge: the one engine of check-log and the service.
         let context = JudgeContext(bootAggregates: JudgeContext.bootAggregates(from: quote.pcrs, using: hashing),
                                    kernelRelease: evidence.node.kernelRelease, imaPCR: expectations.imaPCR)
         let firstEntry = start.checkpoint?.position.entryIndex ?? log.start.entryIndex
@@ -182,6 +194,37 @@ public struct AttestationVerifier: Sendable {
     }
 
     // MARK: - Steps
+
+    /// Judges the measured boot against `reference` with the quote's (verified) PCR values,
+    /// recording the judgement in `verdict.boot`; the reason the round fails, or nil.
+    private func judgeBoot(_ evidence: Evidence, quoted: [PCRValue], reference: BootReference,
+                           into verdict: inout Verdict) -> VerdictReason? {
+        guard let bytes = evidence.bootEventLog else {
+            return VerdictReason(
+                code: .bootEventLogMissing,
+                message: "the reference judges the measured boot, but the evidence carries no firmware event log: the node booted "
+                    + "without one (no UEFI firmware with a TPM, e.g. a direct kernel boot) or its agent did not send "
+                    + "/sys/kernel/security/tpm0/binary_bios_measurements",
+                field: "boot_event_log")
+        }
+        let log: TCGEventLog
+        do { log = try TCGEventLog.parse(bytes) } catch {
+            return VerdictReason(code: .bootEventLogMalformed, message: "the firmware event log does not parse: \(error)",
+                                 entryIndex: error.eventIndex, offset: error.offset, field: "boot_event_log.data")
+        }
+        var values = [UInt32: [TCGAlgorithm: [UInt8]]]()
+        for value in quoted where value.index >= 0 && BootJudge.judgedPCRs.contains(UInt32(value.index)) {
+            values[UInt32(value.index), default: [:]][TCGAlgorithm(rawValue: value.bank.rawValue)] = value.digest
+        }
+        let judged = BootJudge.judge(log: log, quotedPCRs: values, reference: reference, hashing: TCGHashing(hashing))
+        verdict.boot = Verdict.BootSummary(events: log.events.count, matchedChain: judged.matchedChain, secureBoot: judged.secureBoot,
+                                           commandLines: judged.commandLines, failures: judged.failures)
+        guard !judged.passed else { return nil }
+        let first = judged.failures.first.map { "; the first: \($0)" } ?? ": no allowed chain matched"
+        return VerdictReason(code: .bootRejected,
+                             message: "the measured boot is not one the boot reference allows (\(judged.failures.count) failure(s)\(first)); "
+                                + "the IMA log was not judged: it is only as trustworthy as the kernel that wrote it")
+    }
 
     /// Where this round's replay starts: the extend mode, the checkpoint to
     /// resume from (nil: from zeros at entry 0), and how many bytes at the

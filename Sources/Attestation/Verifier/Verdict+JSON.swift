@@ -3,6 +3,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import BootReference
 import IMAFormat
 
 extension Verdict {
@@ -12,6 +13,10 @@ extension Verdict {
     ///  "node": {"kernel_release": "…", "boot_id": "…", "hostname": "…"},
     ///  "quote": {"clock": 123456, "reset_count": 3, "restart_count": 0, "safe": true,
     ///            "firmware_version": 0, "ima_pcr": 10, "ima_pcr_values": {"sha256": "<hex>"}},
+    ///  "boot": {"passed": true, "events": 58, "matched_chain": "…", "secure_boot": true, "command_lines": ["…"],
+    ///           "failures": [{"code": "cmdline-forbidden-parameter", "event_index": 40, "offset": 12345, "pcr": 8,
+    ///                         "event_type": "EV_IPL", "measured": "…", "expected": "…", "reason": "…"}]}
+    ///           (only when the reference judges the boot),
     ///  "log": {"first_entry": 0, "judged_entries": 1204, "verified_through": 1204,
     ///          "unjudged_trailing_bytes": 0, "acceptances": {"signature": 1190, …}},
     ///  "reasons": [{"code": "entries-rejected", "message": "…", "entry": 57, "offset": 9000, "field": "…"}],
@@ -43,6 +48,14 @@ private struct VerdictDocument: Encodable {
         let ima_pcr: UInt32
         let ima_pcr_values: [String: String]
     }
+    struct Boot: Encodable {
+        let passed: Bool
+        let events: Int
+        let matched_chain: String?
+        let secure_boot: Bool?
+        let command_lines: [String]
+        let failures: [BootFailure]
+    }
     struct Log: Encodable {
         let first_entry: Int
         let judged_entries: Int
@@ -72,6 +85,7 @@ private struct VerdictDocument: Encodable {
     let passed: Bool
     let node: Node?
     let quote: Quote?
+    let boot: Boot?
     let log: Log?
     let reasons: [Reason]
     let entry_failures: [Failure]
@@ -83,6 +97,10 @@ private struct VerdictDocument: Encodable {
             Quote(clock: $0.clock, reset_count: $0.resetCount, restart_count: $0.restartCount, safe: $0.safe,
                   firmware_version: $0.firmwareVersion, ima_pcr: $0.imaPCR,
                   ima_pcr_values: $0.imaPCRValues.mapValues { Hex.encode($0) })
+        }
+        boot = v.boot.map { b in
+            Boot(passed: b.passed, events: b.events, matched_chain: b.matchedChain, secure_boot: b.secureBoot, command_lines: b.commandLines,
+                 failures: b.failures)
         }
         log = v.log.map {
             Log(first_entry: $0.firstEntry, judged_entries: $0.judgedEntries, verified_through: $0.verifiedThrough,

@@ -8,6 +8,7 @@ extension Verdict {
     /// ```
     /// FAIL  kernel 6.12.9-amd64, boot 6c1f…
     ///   quote   clock 123456 ms, reset 3, restart 0, PCR 10 sha256 9f2c…
+    ///   boot    chain debian-6.12.118 matched, Secure Boot on, 58 events; command line "BOOT_IMAGE=… ro"
     ///   log     entries 0-1203 judged (1190 signature, 12 manifest, 1 boot-aggregate); 0 trailing bytes
     ///   reason  [entries-rejected] 1 of 1204 measurement(s) rejected
     ///   entry 57  PCR 10  ima-ng  /tmp/payload  sha256:…
@@ -25,6 +26,26 @@ extension Verdict {
             out += "  quote   clock \(quote.clock) ms, reset \(quote.resetCount), restart \(quote.restartCount)"
             out += quote.safe ? "" : " (clock not safe)"
             out += values.isEmpty ? "\n" : ", PCR \(quote.imaPCR) \(values.joined(separator: ", "))\n"
+        }
+        if let boot {
+            out += "  boot    "
+            if let chain = boot.matchedChain, boot.failures.isEmpty {
+                out += "chain \(chain) matched"
+            } else {
+                out += "no allowed boot (\(boot.failures.count) failure(s))"
+            }
+            out += ", Secure Boot " + (boot.secureBoot.map { $0 ? "on" : "off" } ?? "not measured") + ", \(boot.events) events"
+            out += boot.commandLines.isEmpty ? "; no command line measured\n"
+                                             : "; command line " + boot.commandLines.map { "\"\($0)\"" }.joined(separator: ", ") + "\n"
+            for failure in boot.failures {
+                out += "  boot    [\(failure.code.rawValue)] "
+                var at = [String]()
+                if let i = failure.eventIndex { at.append("event \(i)" + (failure.offset.map { " (byte \($0))" } ?? "")) }
+                if let pcr = failure.pcr { at.append("PCR \(pcr)" + (failure.eventType.map { " \($0)" } ?? "")) }
+                out += (at.isEmpty ? "" : at.joined(separator: ", ") + ": ") + failure.reason + "\n"
+                if let measured = failure.measured { out += "            measured: \(measured)\n" }
+                if let expected = failure.expected { out += "            expected: \(expected)\n" }
+            }
         }
         if let log {
             out += "  log     "

@@ -1,3 +1,5 @@
+import BootReference
+
 /// The outcome of one attestation round: pass or fail, every reason, every
 /// rejected measurement, and what was verified (quote clock, log range,
 /// how entries were accepted). Render it with `textReport()` or
@@ -30,6 +32,22 @@ public struct Verdict: Sendable, Equatable {
         public var acceptances: [Acceptance: Int]
     }
 
+    /// The measured boot's judgement (set when the reference judges the boot and the event log parsed).
+    public struct BootSummary: Sendable, Equatable {
+        /// Events in the firmware log (the Spec ID event included).
+        public var events: Int
+        /// The allowed chain the boot matched; nil when it failed.
+        public var matchedChain: String?
+        /// The SecureBoot variable as measured (nil: not measured).
+        public var secureBoot: Bool?
+        /// The kernel command line(s) grub measured in PCR 8.
+        public var commandLines: [String]
+        /// Why the boot was rejected, in log order; empty when it passed.
+        public var failures: [BootFailure]
+
+        public var passed: Bool { failures.isEmpty && matchedChain != nil }
+    }
+
     /// Why the round failed; empty when it passed.
     public var reasons: [VerdictReason]
     /// Every rejected measurement, in log order.
@@ -38,15 +56,18 @@ public struct Verdict: Sendable, Equatable {
     public var node: Evidence.NodeIdentity?
     /// Set once the quote verified.
     public var quote: QuoteSummary?
+    /// Set once the boot was judged.
+    public var boot: BootSummary?
     /// Set once the log was read.
     public var log: LogSummary?
 
     public init(reasons: [VerdictReason] = [], entryFailures: [EntryFailure] = [], node: Evidence.NodeIdentity? = nil,
-                quote: QuoteSummary? = nil, log: LogSummary? = nil) {
+                quote: QuoteSummary? = nil, boot: BootSummary? = nil, log: LogSummary? = nil) {
         self.reasons = reasons
         self.entryFailures = entryFailures
         self.node = node
         self.quote = quote
+        self.boot = boot
         self.log = log
     }
 

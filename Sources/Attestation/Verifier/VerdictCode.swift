@@ -50,6 +50,13 @@ public enum VerdictCode: String, Sendable, Hashable, CaseIterable, Codable {
     case logDoesNotMatchQuote = "log-does-not-match-quote"
     /// One or more measurements were rejected (listed in `entryFailures`).
     case entriesRejected = "entries-rejected"
+    /// The reference judges the boot and the evidence carries no firmware event log.
+    case bootEventLogMissing = "boot-event-log-missing"
+    /// The evidence's firmware event log does not parse (the error names the event and byte).
+    case bootEventLogMalformed = "boot-event-log-malformed"
+    /// The measured boot failed its judgement (listed in `Verdict.boot.failures`): the log's
+    /// replay does not reach the quoted PCRs, or what it shows is not an allowed boot.
+    case bootRejected = "boot-rejected"
 
     /// The verdict code for a quote check failure.
     init(_ code: QuoteVerificationError.Code) {

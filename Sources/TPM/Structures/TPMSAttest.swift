@@ -17,7 +17,7 @@ public struct TPMSAttest: Equatable, Sendable {
     /// sizeof(TPMT_HA): the largest TPM2B_DATA.
     static let maxDataSize = 66
     /// The largest TPM2B_DIGEST (SHA-512).
-    static let maxDigestSize = 64
+    package static let maxDigestSize = 64
 
     /// TPMS_CLOCK_INFO: the TPM's clock and how often it reset or restarted.
     public struct ClockInfo: Equatable, Sendable {

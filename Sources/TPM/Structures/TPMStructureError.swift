@@ -50,7 +50,7 @@ public struct TPMStructureError: Error, Equatable, CustomStringConvertible, Send
         .init(.trailingBytes, offset: offset, field: structure, "\(count) unexpected byte(s) after the structure")
     }
     /// A TPM2B size or list count above what the structure can hold.
-    static func sizeTooLarge(_ field: String, offset: Int, size: Int, max: Int) -> Self {
+    package static func sizeTooLarge(_ field: String, offset: Int, size: Int, max: Int) -> Self {
         .init(.sizeTooLarge, offset: offset, field: field, "size \(size) is larger than the maximum \(max)")
     }
     /// TPMS_ATTEST.magic is not 0xff544347.
@@ -76,7 +76,7 @@ public struct TPMStructureError: Error, Equatable, CustomStringConvertible, Send
 }
 
 /// Lower-case hex of an integer, zero-padded to `width` digits.
-func hex<T: BinaryInteger>(_ value: T, width: Int) -> String {
+package func hex<T: BinaryInteger>(_ value: T, width: Int) -> String {
     let digits = String(value, radix: 16)
     return String(repeating: "0", count: max(0, width - digits.count)) + digits
 }

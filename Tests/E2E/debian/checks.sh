@@ -9,6 +9,10 @@
 #            goes to the second disk (/dev/vdb) as a tar archive
 #   weakened third boot, of a throwaway copy, with ima_appraise=log and without the image's
 #            kernel parameters: what posture must call open, and that the doors are real
+#   measured the boots through OVMF, shim and grub with a TPM (signet.boot=NAME names them:
+#            uefi-sb, uefi-sb-log, uefi-nosb): still whole; enroll an AK, quote once, and hand the
+#            evidence, the firmware's event log and the PCR values to the host on the disk whose
+#            serial is signet-evidence (a tar archive); posture as the operator would run it
 # A refusal counts only when the kernel's IMA audit line (cause=…, name="…") names the object.
 # Ends with E2E-DONE and powers the machine off.
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
@@ -21,10 +25,15 @@ mark() { printf '\n%s\n' "$*" > /dev/ttyS0; echo "$*"; }
 flat() { tr '\n' '|' | tr -s ' ' | sed 's/|*$//' | cut -c1-400; }
 case_line() { if [ "$2" = 0 ]; then r=PASS; else r=FAIL; fi; mark "E2E-CASE name=$1 result=$r detail=[$3]"; }
 
-case $mode in enforce) prefix=boot1 ;; attest) prefix=boot2 ;; weakened) prefix=boot3 ;; *) prefix=$mode ;; esac
+case $mode in
+  enforce) prefix=boot1 ;; attest) prefix=boot2 ;; weakened) prefix=boot3 ;;
+  measured) prefix=$(echo "$cmdline" | sed -n 's/.*signet\.boot=\([a-z0-9-]*\).*/\1/p') ;;
+  *) prefix=$mode ;;
+esac
 mark "E2E-START mode=$mode"
 # Wait for the boot to finish (this unit is not part of the boot job: it is Type=exec).
 state=$(systemctl is-system-running --wait 2>&1)
+up_booted=$(cut -d' ' -f1 /proc/uptime)
 [ "$state" = running ]; case_line "$prefix-system-running" $? "is-system-running: $state"
 failed=$(systemctl --failed --no-legend --plain 2>&1)
 [ -z "$failed" ]; case_line "$prefix-no-failed-unit" $? "$(echo "${failed:-none}" | flat)"
@@ -81,6 +90,28 @@ PY
 posture_marker() {
   out=$(systemd-run --wait --pipe --quiet -p KeyringMode=shared /usr/bin/signet posture --json 2>/dev/null); rc=$?
   mark "E2E-POSTURE rc=$rc json=$(printf '%s' "$out" | base64 -w0)"
+}
+
+# boot_log DIR: the firmware's TCG event log (when the kernel exposes one) and every PCR the kernel
+# shows, as lines "<bank> <pcr> <hex>" (what `signet boot-reference check --pcrs` reads). PCRs 0-9
+# do not change after boot; swtpm keeps them only while it runs, so they are read here.
+boot_log() {
+  if [ -e /sys/kernel/security/tpm0/binary_bios_measurements ]; then
+    cat /sys/kernel/security/tpm0/binary_bios_measurements > "$1/eventlog.bin"
+  fi
+  : > "$1/pcrs.txt"
+  for d in /sys/class/tpm/tpm0/pcr-*; do
+    [ -d "$d" ] || continue
+    bank=${d##*/pcr-}; n=0
+    while [ $n -le 23 ]; do echo "$bank $n $(cat "$d/$n")" >> "$1/pcrs.txt"; n=$((n + 1)); done
+  done
+}
+# evidence_disk: the virtio disk with serial signet-evidence (the ESP is another virtio disk)
+evidence_disk() {
+  for d in /sys/block/vd*; do
+    [ "$(cat "$d/serial" 2>/dev/null)" = signet-evidence ] && { echo "/dev/${d##*/}"; return 0; }
+  done
+  return 1
 }
 
 active() {  # active NAME UNIT
@@ -193,10 +224,43 @@ PY
   run_case rewritten-library-new-mapping-refused deny $E/libmapped.so sh -c "$E/mapped_runner $E/libmapped.so < /dev/null | grep -q before= && echo PAYLOAD-RAN"
   signet agent quote --tcti device:/dev/tpmrm0 --ak "$ev/agent" --nonce "$nonce2" --out "$ev/after-unsigned.json" > "$ev/quote2.txt" 2>&1
   case_line agent-quoted-after-unsigned-program $? "$(flat < "$ev/quote2.txt")"
-  if tar -cf /dev/vdb -C "$ev" honest.json after-unsigned.json agent/ak.pem && sync; then
+  # what a direct -kernel boot under SeaBIOS leaves of the firmware's measurements (the host judges
+  # it against the boot reference)
+  boot_log "$ev"
+  mark "E2E-LOG boot2 event log: $( [ -e "$ev/eventlog.bin" ] && echo "$(wc -c < "$ev/eventlog.bin") bytes" || echo "none (no /sys/kernel/security/tpm0/binary_bios_measurements)")"
+  if tar -cf /dev/vdb -C "$ev" honest.json after-unsigned.json agent/ak.pem pcrs.txt $( [ -e "$ev/eventlog.bin" ] && echo eventlog.bin) && sync; then
     mark "E2E-EVIDENCE written"
   else
     mark "E2E-ERROR no evidence written"
+  fi
+  ;;
+measured)
+  nonce=$(echo "$cmdline" | sed -n 's/.*signet\.nonce=\([0-9a-f]*\).*/\1/p')
+  ev=/run/e2e-evidence
+  rm -rf "$ev"; mkdir -p "$ev"
+  signet agent enroll --tcti device:/dev/tpmrm0 --out "$ev/agent" > "$ev/enroll.txt" 2>&1
+  case_line "$prefix-agent-enrolled" $? "$(flat < "$ev/enroll.txt")"
+  signet agent quote --tcti device:/dev/tpmrm0 --ak "$ev/agent" --nonce "$nonce" --out "$ev/evidence.json" > "$ev/quote.txt" 2>&1
+  case_line "$prefix-agent-quoted" $? "$(flat < "$ev/quote.txt")"
+  boot_log "$ev"
+  sb=$(od -An -tx1 /sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c 2>&1 | tr -s ' ')
+  [ -s "$ev/eventlog.bin" ] && grep -q '^sha256 8 ' "$ev/pcrs.txt"
+  case_line "$prefix-event-log-exposed" $? "$(wc -c < "$ev/eventlog.bin" 2>&1) bytes, $(grep -c . "$ev/pcrs.txt") PCR values; SecureBoot efivar:$sb; lockdown: $(cat /sys/kernel/security/lockdown 2>&1)"
+  if echo "$cmdline" | grep -q 'ima_appraise=log'; then
+    # Under Secure Boot the kernel ignores ima_appraise= (it says so): the unsigned program is still
+    # refused. The boot reference forbids the parameter all the same.
+    said=$(journalctl -b -k -o cat 2>/dev/null | grep -i -e 'ima_appraise' -e 'secure boot' | grep -v -e '^Command line:' -e '^Kernel command line:')
+    ignoring=$(echo "$said" | grep -m1 'ignoring ima_appraise=log')
+    [ -n "$ignoring" ]
+    case_line "$prefix-kernel-ignores-ima-appraise-log" $? "kernel: ${ignoring:-$(echo "${said:-nothing about ima_appraise or Secure Boot}" | flat)}"
+    run_case "$prefix-unsigned-program-still-refused" deny $E/payload-unsigned $E/payload-unsigned
+  fi
+  posture_marker
+  mark "E2E-LOG timeline (kernel uptime): booted ${up_booted}s, evidence ready $(cut -d' ' -f1 /proc/uptime)s"
+  if dev=$(evidence_disk) && tar -cf "$dev" -C "$ev" . && sync; then
+    mark "E2E-EVIDENCE written to $dev"
+  else
+    mark "E2E-ERROR no evidence written (evidence disk: ${dev:-none})"
   fi
   ;;
 *)

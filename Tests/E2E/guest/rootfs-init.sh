@@ -44,10 +44,14 @@ echo "$out" | sed 's/^/E2E-LOG /'
 [ $rc -eq 2 ] && echo "$out" | grep -q "line 2: the kernel rejected"; check kernel-rejected-policy-names-the-rule $? "$(echo "$out" | tr '\n' '|')"
 out=$(/opt/e2e/payload-unsigned 2>&1)
 echo "$out" | grep -q PAYLOAD-RAN; check rejected-policy-left-nothing-loaded $? "$out"
-# 3. The real policy.
+# 3. The real policy. The kernel's audit line for the load names the program that wrote it
+#    (comm=): signet writes from its main thread, so it is "signet", not a runtime worker's name.
+dmesg -c > /dev/null
 out=$(signet policy load /etc/ima/ima-policy 2>&1); rc=$?
 echo "$out" | sed 's/^/E2E-LOG /'
 check policy-loaded $rc "$(echo "$out" | tr '\n' '|')"
+audit=$(dmesg | grep 'op=policy_update' | tr '\n' '|')
+echo "$audit" | grep -q 'comm="signet"'; check policy-load-audit-names-signet $? "$audit"
 # 4. This kernel takes one policy per boot: a second load is refused with that reason.
 out=$(signet policy load /etc/ima/ima-policy 2>&1); rc=$?
 [ $rc -ne 0 ] && echo "$out" | grep -q "one per boot"; check second-policy-load-refused $? "$(echo "$out" | tr '\n' '|')"

@@ -1,3 +1,4 @@
+import TPM
 import SignetCrypto
 
 /// A TPM's endorsement key: the TCG default EK of one type, re-created from

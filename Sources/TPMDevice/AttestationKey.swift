@@ -1,3 +1,4 @@
+import TPM
 import SignetCrypto
 #if canImport(Glibc)
 import Glibc

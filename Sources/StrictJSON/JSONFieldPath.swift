@@ -1,14 +1,9 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
-
 /// Turns a Codable coding path into the dotted JSON path used in error
 /// messages (`pcrs.sha256.10`, `excludes[3]`), and a `DecodingError` into
 /// the field it is about and a readable reason.
-enum JSONFieldPath {
-    static func render(_ path: [any CodingKey]) -> String {
+public enum JSONFieldPath {
+    /// `pcrs.sha256.10`, `chains[0].name`.
+    public static func render(_ path: [any CodingKey]) -> String {
         var out = ""
         for key in path {
             if let index = key.intValue, key.stringValue == "Index \(index)" {
@@ -20,12 +15,13 @@ enum JSONFieldPath {
         return out
     }
 
-    static func join(_ base: String, _ key: String) -> String { base.isEmpty ? key : "\(base).\(key)" }
+    /// `base.key`, or `key` when base is empty.
+    public static func join(_ base: String, _ key: String) -> String { base.isEmpty ? key : "\(base).\(key)" }
 
     /// The kind of a decoding failure, the field and the reason.
-    enum Kind { case notJSON, missing, invalid }
+    public enum Kind: Sendable { case notJSON, missing, invalid }
 
-    static func describe(_ error: DecodingError) -> (kind: Kind, field: String, reason: String) {
+    public static func describe(_ error: DecodingError) -> (kind: Kind, field: String, reason: String) {
         switch error {
         case .keyNotFound(let key, let context):
             return (.missing, render(context.codingPath + [key]), "required field is missing")

@@ -1,3 +1,4 @@
+import TPM
 /// A quote as produced on the node: what the TPM signed, its signature, and
 /// the PCR values read right after (checked to hash to the signed pcrDigest).
 /// Ship all of it to a verifier, which checks it with `QuoteVerifier`.

@@ -1,3 +1,4 @@
+import TPM
 import CTSS2
 
 extension TPMContext {

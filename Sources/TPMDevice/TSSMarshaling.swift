@@ -1,3 +1,4 @@
+import TPM
 import CTSS2
 
 /// Moves tpm2-tss C structures to and from their TPM wire encoding with the

@@ -1,3 +1,4 @@
+import TPM
 import CTSS2
 
 /// Why talking to a TPM failed: which operation, the TSS2 response code and

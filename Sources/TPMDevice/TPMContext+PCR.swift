@@ -1,3 +1,4 @@
+import TPM
 import CTSS2
 
 extension TPMContext {
@@ -27,7 +28,7 @@ extension TPMContext {
                 returned = try PCRSelection(
                     marshaled: try TSSMarshaling.marshal(selectionOut, Tss2_MU_TPML_PCR_SELECTION_Marshal, "TPML_PCR_SELECTION"),
                     allowPCRsAbove23: true)
-                digestList = try Self.digestList(try TSSMarshaling.marshal(digests, Tss2_MU_TPML_DIGEST_Marshal, "TPML_DIGEST"))
+                digestList = try TPMLDigest.parse(try TSSMarshaling.marshal(digests, Tss2_MU_TPML_DIGEST_Marshal, "TPML_DIGEST"))
             } catch let error as TPMStructureError {
                 throw TPMError(.unexpectedResponse, operation: "Esys_PCR_Read", "\(error)")
             } catch let error as TPMError {
@@ -60,15 +61,4 @@ extension TPMContext {
         return selection.selected.map { PCRValue(bank: $0.bank, index: $0.index, digest: values["\($0.bank.rawValue):\($0.index)"]!) }
     }
 
-    /// The digests of a marshaled TPML_DIGEST.
-    static func digestList(_ bytes: [UInt8]) throws(TPMStructureError) -> [[UInt8]] {
-        var r = TPMReader(bytes)
-        let countAt = r.offset
-        let count = Int(try r.u32("TPML_DIGEST.count"))
-        guard count <= 8 else { throw .sizeTooLarge("TPML_DIGEST.count", offset: countAt, size: count, max: 8) }
-        var out = [[UInt8]]()
-        for i in 0..<count { out.append(try r.sized("TPML_DIGEST.digests[\(i)]", max: TPMSAttest.maxDigestSize)) }
-        try r.finish("TPML_DIGEST")
-        return out
-    }
 }
