@@ -9,6 +9,9 @@ let package = Package(
         .library(name: "SignetCrypto", targets: ["SignetCrypto"]),
         .library(name: "IMAFormat", targets: ["IMAFormat"]),
         .library(name: "StrictJSON", targets: ["StrictJSON"]),
+        .library(name: "Decompression", targets: ["Decompression"]),
+        .library(name: "DebianPackage", targets: ["DebianPackage"]),
+        .library(name: "PackageBundles", targets: ["PackageBundles"]),
         .library(name: "Signing", targets: ["Signing"]),
         .library(name: "Provenance", targets: ["Provenance"]),
         .library(name: "Keyring", targets: ["Keyring"]),
@@ -47,6 +50,10 @@ let package = Package(
         .systemLibrary(
             name: "CCurl", pkgConfig: "libcurl",
             providers: [.apt(["libcurl4-openssl-dev"])]),
+        // liblzma, libzstd and zlib: the decompressors of .deb members (links all three; pkgConfig takes one name).
+        .systemLibrary(
+            name: "CCompression", pkgConfig: "liblzma",
+            providers: [.apt(["liblzma-dev", "libzstd-dev", "zlib1g-dev"])]),
 
         // The RSA public-key operation with AVX-512 IFMA (pure arithmetic, C): signature checks at twice OpenSSL's rate.
         .target(name: "CRSAPublic"),
@@ -56,6 +63,14 @@ let package = Package(
         .target(name: "IMAFormat", dependencies: []),
         // Strict JSON syntax (RFC 8259; no duplicate keys, no BOM, bounded depth), checked before any decode. No I/O.
         .target(name: "StrictJSON", dependencies: []),
+        // Streaming decoders for xz, lzma, zstd and gzip behind one Swift type (CCompression). No I/O.
+        .target(name: "Decompression", dependencies: ["CCompression"]),
+        // Debian binary packages as streams: ar, tar (ustar, GNU, pax), deb(5) structure, control fields. No I/O.
+        .target(name: "DebianPackage", dependencies: ["Decompression"]),
+        // Signature bundles for .debs and apt repositories: build (streaming, parallel), sign, verify, index.
+        .target(name: "PackageBundles",
+                dependencies: ["DebianPackage", "Decompression", "Signing", "Provenance", "SignetCrypto", "IMAFormat", "StrictJSON"],
+                exclude: ["README.md"]),
         // The kernel keyrings IMA/EVM verify with (libkeyutils).
         .target(name: "Keyring", dependencies: ["CKeyutils", "SignetCrypto", "IMAFormat"]),
         // IMA policies on a real system: load into securityfs, dry-run over an image.
@@ -113,7 +128,7 @@ let package = Package(
             name: "signet",
             dependencies: [
                 "SignetCLI", "SignetCrypto", "IMAFormat", "Signing", "Provenance", "Keyring", "Policy", "TPM", "TPMDevice", "Attestation",
-                "SignetHTTPClient", "VerifierAPI", "VerifierConnection", "TCGEventLog", "BootReference",
+                "SignetHTTPClient", "VerifierAPI", "VerifierConnection", "TCGEventLog", "BootReference", "PackageBundles", "DebianPackage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         // The verifier service and the fleet CLI: links SQLite, libpq, SwiftNIO and Hummingbird.
@@ -146,6 +161,12 @@ let package = Package(
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]),
         .testTarget(name: "StrictJSONTests", dependencies: ["StrictJSON"]),
+        // ar/tar/deb parsers and decompressors: real .debs from dpkg-deb (every -Z), hostile archives.
+        .testTarget(name: "DebianPackageTests", dependencies: ["DebianPackage", "Decompression", "SignetCrypto", "IMAFormat", "SignetTestSupport"]),
+        // Signature bundles: evmctl agrees with every signature, verification refusals, repositories, the CLI.
+        .testTarget(name: "PackageBundlesTests",
+                    dependencies: ["PackageBundles", "DebianPackage", "Signing", "Provenance", "SignetCrypto", "IMAFormat", "SignetTestSupport",
+                                   "signet"]),
         .testTarget(name: "IMAFormatTests", dependencies: ["IMAFormat", "SignetCrypto", "SignetTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "SignetCryptoTests", dependencies: ["SignetCrypto", "IMAFormat", "SignetTestSupport"]),
         .testTarget(name: "SigningTests", dependencies: ["Signing", "Provenance", "SignetCrypto", "IMAFormat", "SignetTestSupport"]),

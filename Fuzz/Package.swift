@@ -25,5 +25,7 @@ let package = Package(
         .executableTarget(name: "FuzzTCGEventLog", dependencies: ["FuzzSupport", .product(name: "TCGEventLog", package: "signet"),
                                                                   .product(name: "IMAFormat", package: "signet")]),
         .executableTarget(name: "FuzzStrictJSON", dependencies: ["FuzzSupport", .product(name: "StrictJSON", package: "signet")]),
+        .executableTarget(name: "FuzzTar", dependencies: ["FuzzSupport", .product(name: "DebianPackage", package: "signet")]),
+        .executableTarget(name: "FuzzDeb", dependencies: ["FuzzSupport", .product(name: "DebianPackage", package: "signet")]),
     ]
 )

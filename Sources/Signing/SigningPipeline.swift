@@ -137,14 +137,11 @@ public final class SigningPipeline: Sendable {
                     break
                 }
             }
-            let signature: [UInt8]
             do {
-                signature = try key.sign(digest: digest, algorithm: options.hashAlgorithm)
+                result.xattr = try imaXattr(forDigest: digest)
             } catch {
                 throw .signingFailed("\(error)")
             }
-            result.xattr = IMASignature(hashAlgorithm: options.hashAlgorithm, keyID: keyID,
-                                        signature: signature).encoded()
             if !options.dryRun && !options.detached {
                 // Re-check: the content must still be what was hashed.
                 try handle.checkUnchanged()
@@ -158,6 +155,14 @@ public final class SigningPipeline: Sendable {
             result.outcome = .failed(error)
         }
         return result
+    }
+
+    /// The security.ima value for content whose `options.hashAlgorithm` digest is `digest`: a
+    /// signature v2 by this key, the bytes `run` writes (and `evmctl ima_sign` would).
+    /// Also used for content that is not a file here, such as the files of a .deb.
+    public func imaXattr(forDigest digest: [UInt8]) throws -> [UInt8] {
+        let signature = try key.sign(digest: digest, algorithm: options.hashAlgorithm)
+        return IMASignature(hashAlgorithm: options.hashAlgorithm, keyID: keyID, signature: signature).encoded()
     }
 
     /// Whether `bytes` is an IMA signature v2 made by `keyID` (whatever its validity).

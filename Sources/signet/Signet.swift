@@ -28,5 +28,5 @@ struct Signet: ParsableCommand {
             (package signet-verifier); 'signet verifier ...' and 'signet fleet ...' run it.
             """,
         version: version,
-        subcommands: [Keys.self, Sign.self, Verify.self, Apply.self, ManifestCommand.self, KeyringCommand.self, PolicyCommand.self, Posture.self, Image.self, Agent.self, Attest.self, ReferenceCommand.self, BootReferenceCommand.self, VerifierCommand.self, Fleet.self])
+        subcommands: [Keys.self, Sign.self, Verify.self, Apply.self, ManifestCommand.self, BundleCommand.self, KeyringCommand.self, PolicyCommand.self, Posture.self, Image.self, Agent.self, Attest.self, ReferenceCommand.self, BootReferenceCommand.self, VerifierCommand.self, Fleet.self])
 }
