@@ -55,7 +55,7 @@ public struct BundleBuilder: Sendable {
                 digests.append(f.digest)
             }
         }
-        let signatures = ParallelWork.map(count: digests.count, jobs: jobs, interrupt: interrupt) { i in
+        let signatures = ParallelRunner.map(count: digests.count, jobs: jobs, interrupt: interrupt) { i in
             Result { () throws(BundleError) -> [UInt8] in
                 do { return try pipeline.imaXattr(forDigest: digests[i]) } catch {
                     throw BundleError(.signingFailed, source: pipeline.key.source, "signing failed: \(error)")
@@ -63,7 +63,7 @@ public struct BundleBuilder: Sendable {
             }
         }
         let signer = BundleSigner(certificate: pipeline.certificate)
-        return ParallelWork.map(count: scans.count, jobs: jobs, interrupt: nil) { i -> Result<BuiltBundle, BundleError> in
+        return ParallelRunner.map(count: scans.count, jobs: jobs, interrupt: nil) { i -> Result<BuiltBundle, BundleError> in
             let scanned: ScannedDeb
             switch scans[i] {
             case .failure(let e): return .failure(e)
@@ -102,12 +102,12 @@ public struct BundleBuilder: Sendable {
         decompression.threads = jobs
         let scanner = DebScanner(hashAlgorithm: hashAlgorithm, limits: limits, decompression: decompression)
         let algorithm = hashAlgorithm
-        let results = ParallelWork.map(count: debs.count, jobs: jobs, interrupt: interrupt,
-                                       makeWorker: { ScanWorker(algorithm) }) { worker, k in
+        let results = ParallelRunner.map(count: debs.count, jobs: jobs, interrupt: interrupt,
+                                         makeWorker: { ScanWorker(algorithm) }, body: { worker, k in
             (order[k], Result { () throws(BundleError) -> ScannedDeb in
                 try scanner.scan(debs[order[k]], buffer: worker.buffer, digester: worker.digester)
             })
-        }
+        })
         var out = [Result<ScannedDeb, BundleError>?](repeating: nil, count: debs.count)
         for case let (i, r)? in results { out[i] = r }
         return out.enumerated().map { i, r in r ?? .failure(BundleError(.io, source: debs[i], "not read: the run was interrupted")) }

@@ -116,7 +116,7 @@ public struct BundleRepository: Sendable {
             }
         }
         // Which .debs changed: their SHA-256 against the index, the bundle file against the index.
-        let hashes = ParallelWork.map(count: debs.count, jobs: builder.jobs, interrupt: interrupt) { i in
+        let hashes = ParallelRunner.map(count: debs.count, jobs: builder.jobs, interrupt: interrupt) { i in
             Result { () throws(BundleError) in try DebScanner.sha256(of: path(debs[i])) }
         }
         var toBuild = [String]()

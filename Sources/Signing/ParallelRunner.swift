@@ -29,9 +29,16 @@ public final class ProgressCounter: Sendable {
 }
 
 /// Runs `body` for indices 0..<count on `jobs` threads, each with its own
-/// worker state (digester, buffer); results land in index order.
-enum ParallelRunner {
-    static func map<Worker, Result>(count: Int, jobs: Int, interrupt: InterruptFlag?,
+/// worker state (digester, buffer); results land in index order, nil where
+/// `interrupt` stopped the run first. The one parallel loop of signing,
+/// appraisal and signature bundles.
+package enum ParallelRunner {
+    /// `body` for each index, with no per-thread state.
+    package static func map<Result>(count: Int, jobs: Int, interrupt: InterruptFlag?, _ body: (Int) -> Result) -> [Result?] {
+        map(count: count, jobs: jobs, interrupt: interrupt, makeWorker: { () }, body: { _, i in body(i) })
+    }
+
+    package static func map<Worker, Result>(count: Int, jobs: Int, interrupt: InterruptFlag?,
                                     makeWorker: () -> Worker,
                                     body: (inout Worker, Int) -> Result) -> [Result?] {
         let slots = ResultSlots<Result>(count: count)
