@@ -229,13 +229,7 @@ final class WebhookReceiver {
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle(forWritingAtPath: dir.write("\(name).log", "")) ?? FileHandle.nullDevice
         try process.run()
-        let deadline = Date().addingTimeInterval(10)
-        var found = 0
-        while Date() < deadline {
-            if let t = try? String(contentsOfFile: portFile, encoding: .utf8), let n = Int(t) { found = n; break }
-            guard process.isRunning else { break }
-            usleep(50_000)
-        }
+        let found = portWritten(by: process, to: portFile)
         port = found
         if found == 0 { stop(); throw XCTSkip("the python webhook receiver did not start") }
     }
@@ -314,4 +308,15 @@ final class Locked<Value>: @unchecked Sendable {
     private let lock = NSLock()
     init(_ value: Value) { self.value = value }
     func withLock<T>(_ body: (inout Value) -> T) -> T { lock.lock(); defer { lock.unlock() }; return body(&value) }
+}
+
+/// The port a helper server started as `process` writes into `portFile` once it listens; 0 when it
+/// exits or writes none within 10 s.
+func portWritten(by process: Process, to portFile: String) -> Int {
+    var found = 0
+    _ = waitUntil(timeout: 10) {
+        if let t = try? String(contentsOfFile: portFile, encoding: .utf8), let n = Int(t) { found = n; return true }
+        return !process.isRunning
+    }
+    return found
 }

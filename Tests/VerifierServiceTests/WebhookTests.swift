@@ -305,13 +305,7 @@ final class HangingEndpoint {
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
-        let deadline = Date().addingTimeInterval(10)
-        var found = 0
-        while Date() < deadline {
-            if let t = try? String(contentsOfFile: portFile, encoding: .utf8), let n = Int(t) { found = n; break }
-            guard process.isRunning else { break }
-            usleep(50_000)
-        }
+        let found = portWritten(by: process, to: portFile)
         port = found
         if found == 0 { stop(); throw XCTSkip("the python hanging endpoint did not start") }
     }
