@@ -1,8 +1,8 @@
 import Attestation
 import FuzzSupport
 import IMAFormat
+import Provenance
 import SignetCrypto
-import Signing
 
 /// Issue 13's one judge, under libFuzzer: the input is a small program that
 /// writes a measurement log — ima-sig entries with real signatures (valid, on

@@ -1,5 +1,5 @@
 import FuzzSupport
-import Signing
+import Provenance
 
 /// Provenance manifests: typed errors only; what parses re-encodes to a
 /// manifest that parses to the same value.
