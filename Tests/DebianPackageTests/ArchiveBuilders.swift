@@ -146,16 +146,23 @@ struct RecordingArSink: ArSink {
     mutating func memberEnd() throws(DebianPackageError) {}
 }
 
+/// Calls `body` with `bytes` in consecutive pieces of at most `size` bytes (the last may be
+/// shorter; none for empty input): how the streaming parsers are fed to test that a result does
+/// not depend on where the input is cut.
+func forEachChunk(of bytes: [UInt8], size: Int, _ body: (UnsafeRawBufferPointer) throws -> Void) rethrows {
+    var i = 0
+    while i < bytes.count {
+        let n = min(size, bytes.count - i)
+        try bytes[i..<i + n].withUnsafeBytes(body)
+        i += n
+    }
+}
+
 /// Parsers fed in chunks of `size` bytes.
 func parseTar(_ bytes: [UInt8], chunk: Int = .max, limits: DebianPackageLimits = .init()) throws -> RecordingTarSink {
     var parser = TarParser(limits: limits)
     var sink = RecordingTarSink()
-    var i = 0
-    while i < bytes.count {
-        let n = min(chunk, bytes.count - i)
-        try bytes[i..<i + n].withUnsafeBytes { raw in try parser.consume(raw, into: &sink) }
-        i += n
-    }
+    try forEachChunk(of: bytes, size: chunk) { raw in try parser.consume(raw, into: &sink) }
     try parser.finish()
     return sink
 }
@@ -163,12 +170,7 @@ func parseTar(_ bytes: [UInt8], chunk: Int = .max, limits: DebianPackageLimits =
 func parseAr(_ bytes: [UInt8], chunk: Int = .max, totalSize: Int64? = nil) throws -> RecordingArSink {
     var parser = ArParser(totalSize: totalSize)
     var sink = RecordingArSink()
-    var i = 0
-    while i < bytes.count {
-        let n = min(chunk, bytes.count - i)
-        try bytes[i..<i + n].withUnsafeBytes { raw in try parser.consume(raw, into: &sink) }
-        i += n
-    }
+    try forEachChunk(of: bytes, size: chunk) { raw in try parser.consume(raw, into: &sink) }
     try parser.finish()
     return sink
 }
@@ -176,12 +178,7 @@ func parseAr(_ bytes: [UInt8], chunk: Int = .max, totalSize: Int64? = nil) throw
 func readDeb(_ bytes: [UInt8], chunk: Int = 1 << 20, limits: DebianPackageLimits = .init(),
              decompression: DecompressionOptions = .init()) throws -> (DebArchiveSummary, CollectingHandler) {
     var reader = DebArchiveReader(handler: CollectingHandler(), limits: limits, totalSize: Int64(bytes.count), decompression: decompression)
-    var i = 0
-    while i < bytes.count {
-        let n = min(chunk, bytes.count - i)
-        try bytes[i..<i + n].withUnsafeBytes { raw in try reader.consume(raw) }
-        i += n
-    }
+    try forEachChunk(of: bytes, size: chunk) { raw in try reader.consume(raw) }
     let summary = try reader.finish()
     return (summary, reader.handler)
 }

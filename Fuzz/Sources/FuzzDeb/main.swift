@@ -30,12 +30,7 @@ func ar(_ bytes: [UInt8], chunk: Int) -> String {
     var parser = ArParser(totalSize: Int64(bytes.count))
     var sink = ArLog()
     do {
-        var i = 0
-        while i < bytes.count {
-            let n = min(chunk, bytes.count - i)
-            try bytes[i..<i + n].withUnsafeBytes { raw in try parser.consume(raw, into: &sink) }
-            i += n
-        }
+        try forEachChunk(of: bytes, size: chunk) { raw in try parser.consume(raw, into: &sink) }
         try parser.finish()
         // Data pieces depend on the chunking: compare their sums only.
         var out = [String]()
@@ -58,12 +53,7 @@ func deb(_ bytes: [UInt8], chunk: Int) -> String {
     limits.maxControlArchiveSize = 1 << 20
     var reader = DebArchiveReader(handler: Contents(), limits: limits, totalSize: Int64(bytes.count))
     do {
-        var i = 0
-        while i < bytes.count {
-            let n = min(chunk, bytes.count - i)
-            try bytes[i..<i + n].withUnsafeBytes { raw in try reader.consume(raw) }
-            i += n
-        }
+        try forEachChunk(of: bytes, size: chunk) { raw in try reader.consume(raw) }
         let summary = try reader.finish()
         precondition(summary.contentBytes == reader.handler.bytes, "content bytes")
         return reader.handler.log.joined(separator: "\n")

@@ -19,3 +19,15 @@ public func fuzzInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> [UInt8] {
     guard let data, size > 0 else { return [] }
     return Array(UnsafeBufferPointer(start: data, count: size))
 }
+
+/// Calls `body` with `bytes` in consecutive pieces of at most `size` bytes (the last may be
+/// shorter; none for empty input): how the streaming parsers are fed to test that a result does
+/// not depend on where the input is cut.
+public func forEachChunk(of bytes: [UInt8], size: Int, _ body: (UnsafeRawBufferPointer) throws -> Void) rethrows {
+    var i = 0
+    while i < bytes.count {
+        let n = min(size, bytes.count - i)
+        try bytes[i..<i + n].withUnsafeBytes(body)
+        i += n
+    }
+}

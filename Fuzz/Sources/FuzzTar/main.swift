@@ -31,12 +31,7 @@ func parse(_ bytes: [UInt8], chunk: Int) -> String {
     var parser = TarParser(limits: limits)
     var sink = Sink()
     do {
-        var i = 0
-        while i < bytes.count {
-            let n = min(chunk, bytes.count - i)
-            try bytes[i..<i + n].withUnsafeBytes { raw in try parser.consume(raw, into: &sink) }
-            i += n
-        }
+        try forEachChunk(of: bytes, size: chunk) { raw in try parser.consume(raw, into: &sink) }
         try parser.finish()
         return sink.log.joined(separator: "\n")
     } catch let e as DebianPackageError {
