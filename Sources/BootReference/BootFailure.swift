@@ -102,10 +102,17 @@ public struct BootFailure: Sendable, Hashable, CustomStringConvertible, Encodabl
         case eventIndex = "event_index", eventType = "event_type"
     }
 
+    /// Where in the log: `event 41 (byte 19310), PCR 8 EV_IPL`; empty when no event is to blame.
+    public var location: String {
+        var at = [String]()
+        if let eventIndex { at.append("event \(eventIndex)" + (offset.map { " (byte \($0))" } ?? "")) }
+        if let pcr { at.append("PCR \(pcr)" + (eventType.map { " \($0)" } ?? "")) }
+        return at.joined(separator: ", ")
+    }
+
     public var description: String {
         var parts = ["\(code.rawValue):"]
-        if let eventIndex { parts.append("event \(eventIndex)" + (offset.map { " (byte \($0))" } ?? "") + ",") }
-        if let pcr { parts.append("PCR \(pcr)" + (eventType.map { " \($0)" } ?? "") + ":") }
+        if !location.isEmpty { parts.append(location + ":") }
         parts.append(reason)
         if let measured { parts.append("; measured \(measured)") }
         if let expected { parts.append("; expected \(expected)") }

@@ -257,10 +257,7 @@ extension BootReferenceCommand {
             } else {
                 Console.out("FAIL: \(eventLog) against \(reference): \(verdict.failures.count) failure(s)")
                 for f in verdict.failures {
-                    var at = [String]()
-                    if let i = f.eventIndex { at.append("event \(i)" + (f.offset.map { " (byte \($0))" } ?? "")) }
-                    if let pcr = f.pcr { at.append("PCR \(pcr)" + (f.eventType.map { " \($0)" } ?? "")) }
-                    Console.out("  \(f.code.rawValue): " + (at.isEmpty ? "" : at.joined(separator: ", ") + ": ") + f.reason)
+                    Console.out("  \(f.code.rawValue): " + (f.location.isEmpty ? "" : f.location + ": ") + f.reason)
                     if let m = f.measured { Console.out("      measured: \(m)") }
                     if let e = f.expected { Console.out("      expected: \(e)") }
                 }

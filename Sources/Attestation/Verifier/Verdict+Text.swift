@@ -39,10 +39,7 @@ extension Verdict {
                                              : "; command line " + boot.commandLines.map { "\"\($0)\"" }.joined(separator: ", ") + "\n"
             for failure in boot.failures {
                 out += "  boot    [\(failure.code.rawValue)] "
-                var at = [String]()
-                if let i = failure.eventIndex { at.append("event \(i)" + (failure.offset.map { " (byte \($0))" } ?? "")) }
-                if let pcr = failure.pcr { at.append("PCR \(pcr)" + (failure.eventType.map { " \($0)" } ?? "")) }
-                out += (at.isEmpty ? "" : at.joined(separator: ", ") + ": ") + failure.reason + "\n"
+                out += (failure.location.isEmpty ? "" : failure.location + ": ") + failure.reason + "\n"
                 if let measured = failure.measured { out += "            measured: \(measured)\n" }
                 if let expected = failure.expected { out += "            expected: \(expected)\n" }
             }
